@@ -1,0 +1,446 @@
+import type {
+  DrainResult,
+  OverflowPolicy,
+  TaskErrorInfo,
+  TaskFunction,
+  TaskRunnerOptions,
+  TaskRunnerStats,
+  TaskState,
+  UnfinishedTask,
+} from "./types.ts";
+import { _DONE, _QUEUED, _RUNNING, _Task } from "./_task.ts";
+import { DrainTimeoutError, TaskQueueFullError, TaskTimeoutError } from "./errors.ts";
+import { taskDefinition } from "./defineTask.ts";
+import { _checkSettings } from "./_settings.ts";
+
+/** Lifecycle events of a {@link TaskRunner}, with what each listener receives. */
+export interface TaskRunnerEvents {
+  /** An attempt starts. */
+  start: (task: TaskEventInfo) => void;
+  /** A task finished without error. */
+  success: (task: TaskEventInfo) => void;
+  /** An attempt failed or timed out and another follows. */
+  retry: (error: unknown, info: TaskErrorInfo) => void;
+  /** A task failed for good (also passed to `onError`). */
+  failure: (error: unknown, info: TaskErrorInfo) => void;
+  /** A task was not accepted because the runner was full. */
+  drop: (task: TaskEventInfo) => void;
+  /** A task was never started (aborted response with `runOnAbort: false`, or `stopOnError`). */
+  skip: (task: TaskEventInfo) => void;
+}
+
+/** What `start`, `success`, `drop` and `skip` listeners receive: the task's context. */
+export type TaskEventInfo = Pick<TaskErrorInfo, "name" | "attempt" | "request">;
+
+type Listeners = { [E in keyof TaskRunnerEvents]: TaskRunnerEvents[E][] };
+
+const defaultRetryDelay = (retry: number): number => Math.min(100 * 2 ** (retry - 1), 30_000);
+
+/**
+ * The executor that runs background tasks: a concurrency limit, a bound on
+ * pending tasks, per-attempt timeouts that abort the task's `signal`, retries
+ * with backoff, lifecycle events, `stats()` and `drain()` for shutdown.
+ * Errors never escape as unhandled rejections: each failure is reported once
+ * to `onError` (or `console.error`).
+ *
+ * @example Limit, time out, retry, and drain on shutdown
+ * ```ts
+ * import { TaskRunner } from "@background/tasks";
+ *
+ * const runner = new TaskRunner({ concurrency: 4, timeoutMs: 5_000, retries: 2 });
+ * let sent = 0;
+ * runner.addTask(async (to: string) => { sent++; }, "ada@example.com");
+ * const { drained } = await runner.drain({ timeoutMs: 10_000 });
+ * console.assert(drained && sent === 1 && runner.stats().succeeded === 1);
+ * ```
+ */
+export class TaskRunner {
+  readonly #concurrency: number;
+  readonly #maxPending: number;
+  readonly #overflow: OverflowPolicy;
+  readonly #timeoutMs: number | undefined;
+  readonly #retries: number;
+  readonly #retryDelay: (retry: number, error: unknown) => number;
+  readonly #onError: ((error: unknown, info: TaskErrorInfo) => void) | undefined;
+
+  #queue: (_Task | undefined)[] = [];
+  #head = 0;
+  #pumpScheduled = false;
+  #pumping = false;
+  readonly #running = new Set<_Task>();
+  readonly #delayed = new Set<_Task>();
+  readonly #holders = new Set<{ _waitingTasks(): Iterable<_Task> }>();
+  #listeners: Partial<Listeners> = {};
+  #drainWaiters: (() => void)[] = [];
+
+  #waiting = 0;
+  #queued = 0;
+  #succeeded = 0;
+  #failed = 0;
+  #timedOut = 0;
+  #retried = 0;
+  #dropped = 0;
+  #skipped = 0;
+
+  /** @param options limits, timeout, retries and the error hook; all optional */
+  constructor(options: TaskRunnerOptions = {}) {
+    const { concurrency = Infinity, maxPending = Infinity, overflow = "reject", retryDelayMs, onError } = options;
+    if (!(concurrency >= 1) || (concurrency !== Infinity && !Number.isInteger(concurrency))) {
+      throw new RangeError(`TaskRunner: concurrency must be a whole number ≥ 1 or Infinity, got ${String(concurrency)}.`);
+    }
+    if (!(maxPending >= 0) || (maxPending !== Infinity && !Number.isInteger(maxPending))) {
+      throw new RangeError(`TaskRunner: maxPending must be a whole number ≥ 0 or Infinity, got ${String(maxPending)}.`);
+    }
+    if (overflow !== "reject" && overflow !== "drop") {
+      throw new RangeError(`TaskRunner: overflow must be "reject" or "drop", got ${JSON.stringify(overflow)}.`);
+    }
+    _checkSettings("TaskRunner", options);
+    if (retryDelayMs !== undefined && typeof retryDelayMs !== "function" && !(retryDelayMs >= 0)) {
+      throw new RangeError(`TaskRunner: retryDelayMs must be a number ≥ 0 or a function, got ${String(retryDelayMs)}.`);
+    }
+    if (onError !== undefined && typeof onError !== "function") {
+      throw new TypeError(`TaskRunner: onError must be a function (error, info) => void, got ${typeof onError}.`);
+    }
+    this.#concurrency = concurrency;
+    this.#maxPending = maxPending;
+    this.#overflow = overflow;
+    this.#timeoutMs = options.timeoutMs;
+    this.#retries = options.retries ?? 0;
+    this.#retryDelay = typeof retryDelayMs === "function"
+      ? retryDelayMs
+      : retryDelayMs === undefined
+      ? defaultRetryDelay
+      : () => retryDelayMs;
+    this.#onError = onError;
+  }
+
+  /**
+   * Runs `fn(...args)` in the background as soon as a slot is free, outside
+   * any request. The arguments are type-checked against `fn`'s parameters.
+   *
+   * @param fn a sync or async function; `this` is its {@link TaskContext}
+   * @param args the arguments `fn` takes
+   * @returns `true` when accepted, `false` when dropped (`overflow: "drop"`)
+   * @throws {TaskQueueFullError} when full and `overflow` is `"reject"`
+   */
+  // deno-lint-ignore no-explicit-any
+  addTask<Args extends any[]>(fn: TaskFunction<Args>, ...args: Args): boolean {
+    _checkTaskFunction(fn);
+    const task = new _Task(fn, args, undefined);
+    if (!this._admit(task)) return false;
+    this._enqueue(task);
+    return true;
+  }
+
+  /**
+   * Subscribes to a lifecycle event.
+   *
+   * @param event `start`, `success`, `retry`, `failure`, `drop` or `skip`
+   * @param listener called synchronously; errors it throws are logged
+   * @returns a function that unsubscribes
+   */
+  on<E extends keyof TaskRunnerEvents>(event: E, listener: TaskRunnerEvents[E]): () => void {
+    if (typeof listener !== "function") {
+      throw new TypeError(`TaskRunner.on("${String(event)}", listener): listener must be a function.`);
+    }
+    const list = (this.#listeners[event] ??= []) as TaskRunnerEvents[E][];
+    list.push(listener);
+    return () => {
+      const at = list.indexOf(listener);
+      if (at >= 0) list.splice(at, 1);
+    };
+  }
+
+  /** @returns the current counters; see {@link TaskRunnerStats} */
+  stats(): TaskRunnerStats {
+    return {
+      waiting: this.#waiting,
+      queued: this.#queued,
+      running: this.#running.size,
+      succeeded: this.#succeeded,
+      failed: this.#failed,
+      timedOut: this.#timedOut,
+      retried: this.#retried,
+      dropped: this.#dropped,
+      skipped: this.#skipped,
+    };
+  }
+
+  /**
+   * Waits until every accepted task has settled, including tasks that are
+   * still waiting for their response and tasks added meanwhile. Use it on
+   * shutdown, after the server stopped accepting requests.
+   *
+   * @param options `timeoutMs`: give up after this long, abort the signals of
+   *   running tasks, and report what did not finish
+   * @returns `{ drained, unfinished }`
+   */
+  drain(options: { timeoutMs?: number } = {}): Promise<DrainResult> {
+    const { timeoutMs } = options;
+    if (timeoutMs !== undefined && !(timeoutMs >= 0)) {
+      throw new RangeError(`TaskRunner.drain: timeoutMs must be a number ≥ 0, got ${String(timeoutMs)}.`);
+    }
+    if (this.#isIdle()) return Promise.resolve({ drained: true, unfinished: [] });
+    return new Promise((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = (): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        resolve({ drained: true, unfinished: [] });
+      };
+      this.#drainWaiters.push(done);
+      if (timeoutMs !== undefined && timeoutMs !== Infinity) {
+        timer = setTimeout(() => {
+          const at = this.#drainWaiters.indexOf(done);
+          if (at >= 0) this.#drainWaiters.splice(at, 1);
+          const unfinished = this.#unfinished();
+          const reason = new DrainTimeoutError(timeoutMs);
+          for (const task of this.#running) task.abort(reason);
+          resolve({ drained: false, unfinished });
+        }, timeoutMs);
+      }
+    });
+  }
+
+  /** Accepts a task as waiting, or applies the overflow policy. @internal */
+  _admit(task: _Task): boolean {
+    if (this.#waiting + this.#queued >= this.#maxPending) {
+      const error = new TaskQueueFullError(this.#maxPending);
+      if (this.#overflow === "reject") throw error;
+      this.#dropped++;
+      this.#emit("drop", task);
+      this.#report(error, this.#info(task, false, true));
+      return false;
+    }
+    this.#waiting++;
+    return true;
+  }
+
+  /** Registers a request's task list so `drain()` can name its waiting tasks. @internal */
+  _hold(holder: { _waitingTasks(): Iterable<_Task> }): void {
+    this.#holders.add(holder);
+  }
+
+  /** @internal */
+  _release(holder: { _waitingTasks(): Iterable<_Task> }): void {
+    this.#holders.delete(holder);
+  }
+
+  /** Moves a waiting task to the run queue. @internal */
+  _enqueue(task: _Task): void {
+    this.#waiting--;
+    this.#queued++;
+    task.state = _QUEUED;
+    this.#queue.push(task);
+    if (!this.#pumping && !this.#pumpScheduled) {
+      this.#pumpScheduled = true;
+      queueMicrotask(this.#pump);
+    }
+  }
+
+  /** Gives up a waiting task that will never start. @internal */
+  _skip(task: _Task): void {
+    this.#waiting--;
+    this.#skipped++;
+    task.state = _DONE;
+    this.#emit("skip", task);
+    this.#checkIdle();
+  }
+
+  #pump = (): void => {
+    this.#pumpScheduled = false;
+    this.#pumping = true;
+    const queue = this.#queue;
+    try {
+      while (this.#running.size < this.#concurrency && this.#head < queue.length) {
+        const task = queue[this.#head]!;
+        queue[this.#head++] = undefined;
+        this.#start(task);
+      }
+    } finally {
+      this.#pumping = false;
+    }
+    if (this.#head === queue.length) {
+      queue.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > queue.length) {
+      this.#queue = queue.slice(this.#head);
+      this.#head = 0;
+    }
+  };
+
+  #start(task: _Task): void {
+    this.#queued--;
+    this.#running.add(task);
+    task.state = _RUNNING;
+    const attempt = ++task.attempt;
+    task.controller = undefined;
+    if (this.#listeners.start?.length) this.#emit("start", task);
+    let result: unknown;
+    try {
+      result = task.fn.apply(task, task.args);
+    } catch (error) {
+      this.#settle(task, attempt, error, false);
+      return;
+    }
+    if (result === null || (typeof result !== "object" && typeof result !== "function") ||
+      typeof (result as PromiseLike<unknown>).then !== "function") {
+      this.#settle(task, attempt, undefined, true);
+      return;
+    }
+    const timeoutMs = taskDefinition(task.fn)?.settings.timeoutMs ?? this.#timeoutMs;
+    if (timeoutMs !== undefined) {
+      task.timer = setTimeout(() => {
+        if (task.state !== _RUNNING || task.attempt !== attempt) return;
+        this.#timedOut++;
+        const error = new TaskTimeoutError(task.name, timeoutMs);
+        task.abort(error);
+        this.#settle(task, attempt, error, false, true);
+      }, timeoutMs);
+    }
+    (result as PromiseLike<unknown>).then(
+      () => this.#settle(task, attempt, undefined, true),
+      (error: unknown) => this.#settle(task, attempt, error, false),
+    );
+  }
+
+  #settle(task: _Task, attempt: number, error: unknown, ok: boolean, timedOut = false): void {
+    if (task.state !== _RUNNING || task.attempt !== attempt) return; // a late result after a timeout
+    if (task.timer !== undefined) {
+      clearTimeout(task.timer);
+      task.timer = undefined;
+    }
+    this.#running.delete(task);
+    if (ok) {
+      task.state = _DONE;
+      this.#succeeded++;
+      if (this.#listeners.success?.length) this.#emit("success", task);
+      task.owner?._onTaskDone(task, false);
+    } else {
+      const retries = taskDefinition(task.fn)?.settings.retries ?? this.#retries;
+      const final = attempt > retries;
+      const info = this.#info(task, timedOut, final);
+      if (final) {
+        task.state = _DONE;
+        this.#failed++;
+        this.#emitError("failure", error, info);
+        this.#report(error, info);
+        task.owner?._onTaskDone(task, true);
+      } else {
+        this.#retried++;
+        this.#emitError("retry", error, info);
+        task.state = _QUEUED;
+        this.#queued++;
+        this.#delayed.add(task);
+        let delay: number;
+        try {
+          delay = this.#retryDelay(attempt, error);
+        } catch (delayError) {
+          console.error("[background-tasks] retryDelayMs threw; retrying at once:", delayError);
+          delay = 0;
+        }
+        setTimeout(() => {
+          this.#delayed.delete(task);
+          this.#queued--;
+          this.#waiting++;
+          this._enqueue(task);
+        }, delay);
+      }
+    }
+    if (!this.#pumping && this.#head < this.#queue.length) this.#pump();
+    this.#checkIdle();
+  }
+
+  #info(task: _Task, timedOut: boolean, final: boolean): TaskErrorInfo {
+    const retries = taskDefinition(task.fn)?.settings.retries ?? this.#retries;
+    return {
+      name: task.name,
+      attempt: task.attempt,
+      maxAttempts: retries + 1,
+      request: task.request === undefined ? undefined : { method: task.request.method, url: task.request.url },
+      timedOut,
+      final,
+    };
+  }
+
+  #report(error: unknown, info: TaskErrorInfo): void {
+    if (this.#onError === undefined) {
+      _logFailure(error, info);
+      return;
+    }
+    try {
+      this.#onError(error, info);
+    } catch (hookError) {
+      console.error("[background-tasks] onError threw while reporting a task failure:", hookError);
+      _logFailure(error, info);
+    }
+  }
+
+  #emit(event: "start" | "success" | "drop" | "skip", task: _Task): void {
+    const list = this.#listeners[event];
+    if (!list?.length) return;
+    const info = { name: task.name, attempt: task.attempt, request: task.request };
+    for (const listener of list) {
+      try {
+        listener(info);
+      } catch (error) {
+        console.error(`[background-tasks] a "${event}" listener threw:`, error);
+      }
+    }
+  }
+
+  #emitError(event: "retry" | "failure", error: unknown, info: TaskErrorInfo): void {
+    const list = this.#listeners[event];
+    if (!list?.length) return;
+    for (const listener of list) {
+      try {
+        listener(error, info);
+      } catch (listenerError) {
+        console.error(`[background-tasks] a "${event}" listener threw:`, listenerError);
+      }
+    }
+  }
+
+  #isIdle(): boolean {
+    return this.#waiting === 0 && this.#queued === 0 && this.#running.size === 0;
+  }
+
+  #checkIdle(): void {
+    if (this.#drainWaiters.length === 0 || !this.#isIdle()) return;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const done of waiters) done();
+  }
+
+  #unfinished(): UnfinishedTask[] {
+    const list: UnfinishedTask[] = [];
+    const add = (task: _Task, state: TaskState): void => {
+      const request = task.request;
+      list.push({ name: task.name, state, request: request && { method: request.method, url: request.url } });
+    };
+    for (const task of this.#running) add(task, "running");
+    for (let i = this.#head; i < this.#queue.length; i++) add(this.#queue[i]!, "queued");
+    for (const task of this.#delayed) add(task, "queued");
+    for (const holder of this.#holders) for (const task of holder._waitingTasks()) add(task, "waiting");
+    return list;
+  }
+}
+
+/** Throws a TypeError unless `fn` can be run as a task. @internal */
+export function _checkTaskFunction(fn: unknown): void {
+  if (typeof fn !== "function") {
+    throw new TypeError(
+      `addTask(fn, ...args): fn must be a function, got ${fn === null ? "null" : typeof fn}. ` +
+        `Pass the function itself, e.g. addTask(sendEmail, to), not its result sendEmail(to).`,
+    );
+  }
+}
+
+function _logFailure(error: unknown, info: TaskErrorInfo): void {
+  const where = info.request ? ` for ${info.request.method} ${info.request.url}` : "";
+  console.error(
+    `[background-tasks] task "${info.name}" failed${info.timedOut ? " (timed out)" : ""}${where}, ` +
+      `attempt ${info.attempt} of ${info.maxAttempts}:`,
+    error,
+  );
+}
+

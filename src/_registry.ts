@@ -1,0 +1,10 @@
+import type { BackgroundTasks } from "./BackgroundTasks.ts";
+
+/**
+ * The request's tasks live on the request itself under this symbol: a lookup
+ * through a `Proxy` of the request (itty-router's AutoRouter) reaches the
+ * target's property, and nothing outlives the request.
+ */
+export const _kTasks: unique symbol = Symbol.for("@background/tasks.tasks");
+
+export type _Registered = { [_kTasks]?: BackgroundTasks };

@@ -1,0 +1,55 @@
+import type { TaskContext, TaskFunction, TaskRequestInfo } from "./types.ts";
+import { taskDefinition } from "./defineTask.ts";
+
+/** The part of a request's task list that a task needs from it. */
+export interface _TaskOwner {
+  readonly request: TaskRequestInfo | undefined;
+  readonly responseAborted: boolean;
+  _onTaskDone(task: _Task, failed: boolean): void;
+}
+
+export const _WAITING = 0;
+export const _QUEUED = 1;
+export const _RUNNING = 2;
+export const _DONE = 3;
+
+/**
+ * One accepted task. It is also the `this` of the task function, so running a
+ * task allocates nothing beyond what the task itself does.
+ */
+export class _Task implements TaskContext {
+  readonly fn: TaskFunction;
+  readonly args: unknown[];
+  readonly owner: _TaskOwner | undefined;
+  state: number = _WAITING;
+  attempt = 0;
+  controller: AbortController | undefined = undefined;
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+
+  constructor(fn: TaskFunction, args: unknown[], owner: _TaskOwner | undefined) {
+    this.fn = fn;
+    this.args = args;
+    this.owner = owner;
+  }
+
+  get name(): string {
+    return taskDefinition(this.fn)?.name ?? (this.fn.name || "anonymous");
+  }
+
+  get signal(): AbortSignal {
+    return (this.controller ??= new AbortController()).signal;
+  }
+
+  get request(): TaskRequestInfo | undefined {
+    return this.owner?.request;
+  }
+
+  get responseAborted(): boolean {
+    return this.owner?.responseAborted ?? false;
+  }
+
+  /** Aborts the current attempt's signal, creating it if nobody read it yet. */
+  abort(reason: unknown): void {
+    (this.controller ??= new AbortController()).abort(reason);
+  }
+}

@@ -1,0 +1,89 @@
+import type { BackgroundTasksOptions, FetchHandler } from "./types.ts";
+import { BackgroundTasks, defaultTaskRunner } from "./BackgroundTasks.ts";
+import type { TaskRunner } from "./TaskRunner.ts";
+import { _kTasks, type _Registered } from "./_registry.ts";
+import { runAfterResponse } from "./runAfterResponse.ts";
+
+/** Options of {@link withBackgroundTasks}. */
+export interface WithBackgroundTasksOptions extends BackgroundTasksOptions {
+  /**
+   * The runner that executes the tasks; share one across handlers to share
+   * its limits and drain it once on shutdown.
+   * @default defaultTaskRunner
+   */
+  readonly runner?: TaskRunner;
+}
+
+/**
+ * Wraps a Fetch handler so it can add background tasks with
+ * `getBackgroundTasks(request).addTask(fn, ...args)`. The tasks start after
+ * the response body has been handed over (see `runAfterResponse` for how
+ * each platform tells). The wrapper keeps the handler's call signature and
+ * passes every extra argument (`env`/`ctx`, `server`, `info`) through; the
+ * response is returned as is, unless its body must be tracked.
+ *
+ * @param handler `(request, ...rest) => Response | Promise<Response>`
+ * @param options the runner, task order and error policies
+ * @returns a handler with the same signature
+ *
+ * @example Bun, Deno, Workers
+ * ```ts
+ * import { getBackgroundTasks, withBackgroundTasks } from "@background/tasks";
+ *
+ * const written: string[] = [];
+ * function writeLog(message: string): void { written.push(message); }
+ *
+ * const fetch = withBackgroundTasks((request: Request) => {
+ *   const email = new URL(request.url).pathname.split("/").pop()!;
+ *   getBackgroundTasks(request).addTask(writeLog, `Sending notification to ${email}`);
+ *   return Response.json({ message: "Notification sent in the background" });
+ * });
+ * export default { fetch };
+ * ```
+ */
+export function withBackgroundTasks<H extends FetchHandler>(handler: H, options: WithBackgroundTasksOptions = {}): H {
+  if (typeof handler !== "function") {
+    throw new TypeError(
+      `withBackgroundTasks(handler): handler must be a function (request, ...rest) => Response, got ${typeof handler}.`,
+    );
+  }
+  const runner = options.runner ?? defaultTaskRunner;
+  const runOnHandlerError = options.runOnHandlerError ?? true;
+  const init = { runner, order: options.order, stopOnError: options.stopOnError, runOnAbort: options.runOnAbort };
+  // Constructing once validates the options here rather than on the first request.
+  void new BackgroundTasks(init);
+
+  return function withTasks(this: unknown, request: Request): unknown {
+    // deno-lint-ignore prefer-rest-params
+    const args = arguments;
+    const registered = request as _Registered;
+    if (registered?.[_kTasks] !== undefined) return handler.apply(this, args as never); // an outer wrapper owns them
+    const tasks = new BackgroundTasks({ ...init, request });
+    registered[_kTasks] = tasks;
+
+    const handOver = (response: unknown): unknown => {
+      if (tasks.size === 0 || !(response instanceof Response)) {
+        tasks.start();
+        return response;
+      }
+      return runAfterResponse(tasks, response, ...Array.prototype.slice.call(args, 1));
+    };
+    const failed = (error: unknown): never => {
+      if (runOnHandlerError) tasks.start();
+      else tasks.skip();
+      throw error;
+    };
+
+    let result: unknown;
+    try {
+      result = handler.apply(this, args as never);
+    } catch (error) {
+      return failed(error);
+    }
+    if (result instanceof Response) return handOver(result);
+    if (result !== null && typeof result === "object" && typeof (result as PromiseLike<unknown>).then === "function") {
+      return Promise.resolve(result as PromiseLike<unknown>).then(handOver, failed);
+    }
+    return handOver(result);
+  } as H;
+}
