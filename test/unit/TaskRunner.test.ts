@@ -1,0 +1,251 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { defineTask, DrainTimeoutError, TaskQueueFullError, TaskRunner, TaskTimeoutError } from "../../src/mod.ts";
+import type { TaskContext, TaskErrorInfo } from "../../src/mod.ts";
+import { captureConsoleError, deferred, noUnhandledRejections, tick } from "./_helpers.ts";
+
+describe("TaskRunner", () => {
+  it("runs sync and async tasks with their arguments and counts them", async () => {
+    const runner = new TaskRunner();
+    const seen: string[] = [];
+    runner.addTask((a: string, b: number) => void seen.push(`${a}${b}`), "x", 1);
+    runner.addTask(async (a: string) => {
+      await tick(1);
+      seen.push(a);
+    }, "y");
+    assert.deepEqual(seen, [], "tasks never run inside addTask");
+    assert.deepEqual(await runner.drain(), { drained: true, unfinished: [] });
+    assert.deepEqual(seen.sort(), ["x1", "y"]);
+    const stats = runner.stats();
+    assert.equal(stats.succeeded, 2);
+    assert.equal(stats.running + stats.queued + stats.waiting + stats.failed, 0);
+  });
+
+  it("never runs more than `concurrency` tasks at once", async () => {
+    const runner = new TaskRunner({ concurrency: 2 });
+    let running = 0;
+    let peak = 0;
+    for (let i = 0; i < 10; i++) {
+      runner.addTask(async () => {
+        peak = Math.max(peak, ++running);
+        await tick(2);
+        running--;
+      });
+    }
+    await tick();
+    assert.equal(runner.stats().running, 2);
+    assert.equal(runner.stats().queued, 8);
+    await runner.drain();
+    assert.equal(peak, 2);
+    assert.equal(runner.stats().succeeded, 10);
+  });
+
+  it("rejects tasks past maxPending with TaskQueueFullError by default", async () => {
+    const runner = new TaskRunner({ concurrency: 1, maxPending: 2 });
+    runner.addTask(() => {});
+    runner.addTask(() => {});
+    assert.throws(() => runner.addTask(() => {}), (error: unknown) => {
+      assert.ok(error instanceof TaskQueueFullError);
+      assert.equal(error.maxPending, 2);
+      assert.match(error.message, /maxPending/);
+      return true;
+    });
+    await runner.drain();
+    assert.equal(runner.stats().succeeded, 2);
+  });
+
+  it("drops tasks past maxPending with overflow 'drop', counting and reporting each", async () => {
+    const reports: [unknown, TaskErrorInfo][] = [];
+    const runner = new TaskRunner({ maxPending: 1, overflow: "drop", onError: (e, info) => void reports.push([e, info]) });
+    const dropped: string[] = [];
+    runner.on("drop", (task) => void dropped.push(task.name));
+    assert.equal(runner.addTask(function kept() {}), true);
+    assert.equal(runner.addTask(function lost() {}), false);
+    await runner.drain();
+    assert.equal(runner.stats().dropped, 1);
+    assert.equal(runner.stats().succeeded, 1);
+    assert.deepEqual(dropped, ["lost"]);
+    assert.equal(reports.length, 1);
+    assert.ok(reports[0]![0] instanceof TaskQueueFullError);
+    assert.equal(reports[0]![1].name, "lost");
+  });
+
+  it("times out an attempt: aborts the task's signal and reports a TaskTimeoutError", async () => {
+    const reports: [unknown, TaskErrorInfo][] = [];
+    const runner = new TaskRunner({ timeoutMs: 20, onError: (e, info) => void reports.push([e, info]) });
+    let signal: AbortSignal | undefined;
+    let laterRan = false;
+    runner.addTask(async function hangs(this: TaskContext) {
+      signal = this.signal;
+      await new Promise(() => {});
+    });
+    runner.addTask(() => void (laterRan = true));
+    await runner.drain();
+    assert.ok(signal?.aborted);
+    assert.ok(signal?.reason instanceof TaskTimeoutError);
+    assert.equal(reports.length, 1);
+    assert.ok(reports[0]![0] instanceof TaskTimeoutError);
+    assert.deepEqual({ ...reports[0]![1] }, { name: "hangs", attempt: 1, maxAttempts: 1, request: undefined, timedOut: true, final: true });
+    assert.equal(runner.stats().timedOut, 1);
+    assert.equal(runner.stats().failed, 1);
+    assert.ok(laterRan);
+  });
+
+  it("retries with the configured delay, then reports once with the attempt number", async () => {
+    const reports: TaskErrorInfo[] = [];
+    const retries: number[] = [];
+    const delays: number[] = [];
+    const runner = new TaskRunner({
+      retries: 2,
+      retryDelayMs: (retry) => (delays.push(retry), 5),
+      onError: (_e, info) => void reports.push(info),
+    });
+    runner.on("retry", (_e, info) => void retries.push(info.attempt));
+    const attempts: number[] = [];
+    runner.addTask(function flaky(this: TaskContext) {
+      attempts.push(this.attempt);
+      throw new Error("still down");
+    });
+    await runner.drain();
+    assert.deepEqual(attempts, [1, 2, 3]);
+    assert.deepEqual(retries, [1, 2]);
+    assert.deepEqual(delays, [1, 2]);
+    assert.equal(reports.length, 1);
+    assert.equal(reports[0]!.attempt, 3);
+    assert.equal(reports[0]!.maxAttempts, 3);
+    assert.equal(reports[0]!.final, true);
+    assert.equal(runner.stats().retried, 2);
+    assert.equal(runner.stats().failed, 1);
+  });
+
+  it("succeeds on a retry and counts no failure", async () => {
+    const runner = new TaskRunner({ retries: 3, retryDelayMs: 1 });
+    let calls = 0;
+    runner.addTask(async () => {
+      if (++calls < 3) throw new Error("transient");
+    });
+    await runner.drain();
+    assert.equal(calls, 3);
+    assert.equal(runner.stats().succeeded, 1);
+    assert.equal(runner.stats().failed, 0);
+  });
+
+  it("defineTask settings override the runner's", async () => {
+    const runner = new TaskRunner({ retries: 0, onError: () => {} });
+    let calls = 0;
+    const flaky = defineTask("flaky", () => {
+      calls++;
+      throw new Error("x");
+    }, { retries: 1 });
+    runner.addTask(flaky);
+    await runner.drain();
+    assert.equal(calls, 2);
+  });
+
+  it("reports throws, rejections and non-Error values once each and never leaks an unhandled rejection", async () => {
+    await noUnhandledRejections(async () => {
+      const reports: [unknown, string][] = [];
+      const runner = new TaskRunner({ onError: (e, info) => void reports.push([e, info.name]) });
+      runner.addTask(function throwsError() {
+        throw new Error("boom");
+      });
+      runner.addTask(async function rejects() {
+        throw new TypeError("bad");
+      });
+      runner.addTask(function throwsString() {
+        throw "a string";
+      });
+      runner.addTask(async function rejectsUndefined() {
+        return Promise.reject(undefined);
+      });
+      runner.addTask(function throwsObject() {
+        throw { code: 42 };
+      });
+      let ran = false;
+      runner.addTask(() => void (ran = true));
+      await runner.drain();
+      assert.ok(ran);
+      assert.deepEqual(reports.map(([, name]) => name).sort(), ["rejects", "rejectsUndefined", "throwsError", "throwsObject", "throwsString"]);
+      assert.ok(reports.some(([e]) => e === "a string"));
+      assert.ok(reports.some(([e]) => e === undefined));
+      assert.equal(runner.stats().failed, 5);
+    });
+  });
+
+  it("logs to console.error without onError, and when onError itself throws", async () => {
+    const { calls } = await captureConsoleError(async () => {
+      const runner = new TaskRunner();
+      runner.addTask(function sendEmail() {
+        throw new Error("smtp down");
+      });
+      await runner.drain();
+      const hooked = new TaskRunner({ onError: () => {
+        throw new Error("hook broke");
+      } });
+      hooked.addTask(function other() {
+        throw new Error("x");
+      });
+      await hooked.drain();
+    });
+    const text = calls.map((args) => args.map(String).join(" ")).join("\n");
+    assert.match(text, /task "sendEmail" failed.*attempt 1 of 1/);
+    assert.match(text, /onError threw/);
+    assert.match(text, /task "other" failed/);
+  });
+
+  it("emits start and success events", async () => {
+    const runner = new TaskRunner();
+    const events: string[] = [];
+    const off = runner.on("start", (t) => void events.push(`start ${t.name}`));
+    runner.on("success", (t) => void events.push(`success ${t.name}`));
+    runner.addTask(function one() {});
+    await runner.drain();
+    off();
+    runner.addTask(function two() {});
+    await runner.drain();
+    assert.deepEqual(events, ["start one", "success one", "success two"]);
+  });
+
+  it("drain waits for tasks added by running tasks", async () => {
+    const runner = new TaskRunner();
+    const order: string[] = [];
+    runner.addTask(async () => {
+      await tick(2);
+      order.push("parent");
+      runner.addTask(async () => {
+        await tick(2);
+        order.push("child");
+      });
+    });
+    await runner.drain();
+    assert.deepEqual(order, ["parent", "child"]);
+  });
+
+  it("drain with a deadline reports unfinished tasks and aborts running ones", async () => {
+    const runner = new TaskRunner({ concurrency: 1 });
+    const stuck = deferred();
+    let signal: AbortSignal | undefined;
+    runner.addTask(async function stuckTask(this: TaskContext) {
+      signal = this.signal;
+      await stuck.promise;
+    });
+    runner.addTask(function behind() {});
+    await tick();
+    const result = await runner.drain({ timeoutMs: 20 });
+    assert.equal(result.drained, false);
+    assert.deepEqual(result.unfinished.map((t) => `${t.name}:${t.state}`), ["stuckTask:running", "behind:queued"]);
+    assert.ok(signal?.reason instanceof DrainTimeoutError);
+    stuck.resolve();
+    assert.equal((await runner.drain()).drained, true);
+  });
+
+  it("rejects bad options and bad tasks with messages that say how to fix them", () => {
+    assert.throws(() => new TaskRunner({ concurrency: 0 }), /concurrency must be a whole number ≥ 1/);
+    assert.throws(() => new TaskRunner({ maxPending: -1 }), /maxPending/);
+    assert.throws(() => new TaskRunner({ overflow: "wait" as never }), /overflow must be "reject" or "drop"/);
+    assert.throws(() => new TaskRunner({ timeoutMs: 0 }), /timeoutMs must be a positive number/);
+    assert.throws(() => new TaskRunner({ retries: 1.5 }), /retries must be a whole number/);
+    assert.throws(() => new TaskRunner().addTask("sendEmail" as never), /fn must be a function, got string.*not its result/);
+    assert.throws(() => defineTask("", () => {}), /name must be a non-empty string/);
+  });
+});
