@@ -58,6 +58,7 @@ export class BackgroundTasks {
   #state = HOLDING;
   #aborted = false;
   #settledWaiters: (() => void)[] | undefined = undefined;
+  #storing: Promise<void>[] | undefined = undefined;
 
   /** @param init the runner, the request, and ordering options */
   constructor(init: BackgroundTasksInit = {}) {
@@ -89,7 +90,9 @@ export class BackgroundTasks {
   addTask<Args extends any[]>(fn: TaskFunction<Args>, ...args: Args): void {
     _checkTaskFunction(fn);
     const task = new _Task(fn, args, this);
-    if (!this.runner._admit(task)) return;
+    const stored = this.runner._accept(task);
+    if (stored === false) return;
+    if (stored !== undefined) (this.#storing ??= []).push(stored);
     this.#added++;
     if (this.#tasks.length === this.#next) this.runner._hold(this);
     this.#tasks.push(task);
@@ -104,6 +107,19 @@ export class BackgroundTasks {
   /** Whether the response was aborted before it was fully sent. */
   get responseAborted(): boolean {
     return this.#aborted;
+  }
+
+  /**
+   * With a durable runner: a promise that settles once every task added so
+   * far is stored (it rejects when storing failed). `undefined` when there is
+   * nothing to wait for. `withBackgroundTasks` awaits it before it sends the
+   * response, so an acknowledged request never loses its tasks.
+   */
+  stored(): Promise<void> | undefined {
+    const storing = this.#storing;
+    if (storing === undefined) return undefined;
+    this.#storing = undefined;
+    return Promise.all(storing).then(() => this.stored());
   }
 
   /** Whether {@link BackgroundTasks.start} was called. */

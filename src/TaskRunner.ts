@@ -1,4 +1,5 @@
 import type {
+  AcceptedTask,
   DrainResult,
   OverflowPolicy,
   TaskErrorInfo,
@@ -127,7 +128,7 @@ export class TaskRunner {
   addTask<Args extends any[]>(fn: TaskFunction<Args>, ...args: Args): boolean {
     _checkTaskFunction(fn);
     const task = new _Task(fn, args, undefined);
-    if (!this._admit(task)) return false;
+    if (this._accept(task) === false) return false;
     this._enqueue(task);
     return true;
   }
@@ -199,6 +200,43 @@ export class TaskRunner {
         }, timeoutMs);
       }
     });
+  }
+
+  /**
+   * Extension point for durable runners: called for each task as it is
+   * added, before it is counted. Throw to refuse the task (for example a
+   * plain function where a `defineTask` one is needed); return a promise to
+   * make `withBackgroundTasks` wait until the task is stored before it sends
+   * the response. The base runner stores nothing.
+   *
+   * @param _task the task being added
+   * @returns `undefined`, or a promise that settles once the task is stored
+   */
+  protected store(_task: AcceptedTask): Promise<void> | undefined {
+    return undefined;
+  }
+
+  /**
+   * Extension point for durable runners: runs one attempt of a task in this
+   * process. The base runner calls the task function with its context as
+   * `this`; a durable runner hands the stored task to its workers instead.
+   *
+   * @param task the task to run
+   * @returns the task function's result (a promise for async work)
+   */
+  protected invoke(task: AcceptedTask): unknown {
+    return task.fn.apply(task, task.args as unknown[]);
+  }
+
+  /** Stores and admits a task: `false` when dropped, else the store promise if any. @internal */
+  _accept(task: _Task): Promise<void> | undefined | false {
+    if (!this._admit(task)) return false;
+    try {
+      return this.store(task);
+    } catch (error) {
+      this.#waiting--;
+      throw error;
+    }
   }
 
   /** Accepts a task as waiting, or applies the overflow policy. @internal */
@@ -277,7 +315,7 @@ export class TaskRunner {
     if (this.#listeners.start?.length) this.#emit("start", task);
     let result: unknown;
     try {
-      result = task.fn.apply(task, task.args);
+      result = this.invoke(task);
     } catch (error) {
       this.#settle(task, attempt, error, false);
       return;

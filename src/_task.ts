@@ -1,4 +1,4 @@
-import type { TaskContext, TaskFunction, TaskRequestInfo } from "./types.ts";
+import type { AcceptedTask, TaskFunction, TaskRequestInfo } from "./types.ts";
 import { taskDefinition } from "./defineTask.ts";
 
 /** The part of a request's task list that a task needs from it. */
@@ -17,7 +17,7 @@ export const _DONE = 3;
  * One accepted task. It is also the `this` of the task function, so running a
  * task allocates nothing beyond what the task itself does.
  */
-export class _Task implements TaskContext {
+export class _Task implements AcceptedTask {
   readonly fn: TaskFunction;
   readonly args: unknown[];
   readonly owner: _TaskOwner | undefined;

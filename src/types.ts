@@ -53,6 +53,14 @@ export interface TaskContext {
 // deno-lint-ignore no-explicit-any
 export type TaskFunction<Args extends any[] = any[]> = (this: TaskContext, ...args: Args) => unknown;
 
+/** A task a runner accepted: its context plus the function and arguments to run. */
+export interface AcceptedTask extends TaskContext {
+  /** The function added. */
+  readonly fn: TaskFunction;
+  /** The arguments it was added with. */
+  readonly args: readonly unknown[];
+}
+
 /** Per-task settings, set once with `defineTask` and applied wherever the task is added. */
 export interface TaskSettings {
   /**

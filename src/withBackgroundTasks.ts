@@ -66,6 +66,16 @@ export function withBackgroundTasks<H extends FetchHandler>(handler: H, options:
         tasks.start();
         return response;
       }
+      const stored = tasks.stored();
+      if (stored !== undefined) {
+        return stored.then(
+          () => runAfterResponse(tasks, response, ...Array.prototype.slice.call(args, 1)),
+          (error: unknown) => {
+            tasks.skip();
+            return _storeFailed(error);
+          },
+        );
+      }
       return runAfterResponse(tasks, response, ...Array.prototype.slice.call(args, 1));
     };
     const failed = (error: unknown): never => {
@@ -86,4 +96,13 @@ export function withBackgroundTasks<H extends FetchHandler>(handler: H, options:
     }
     return handOver(result);
   } as H;
+}
+
+/** The answer when a durable runner could not store the request's tasks: the work was not accepted. */
+function _storeFailed(error: unknown): Response {
+  console.error("[background-tasks] could not store the request's tasks; answering 503:", error);
+  return Response.json(
+    { error: "Service Unavailable", message: "The background work for this request could not be queued. Try again later." },
+    { status: 503, headers: { "retry-after": "5" } },
+  );
 }
