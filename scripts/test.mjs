@@ -25,6 +25,7 @@ const nodeTest = (files) => [process.execPath, ["--import", "tsx", "--test", "--
 const steps = [
   { name: "typecheck", cmd: [process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"]] },
   { name: "typecheck types", cmd: [process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "test/types/tsconfig.json"]] },
+  { name: "doc examples deno", cmd: [bin("deno"), ["test", "-A", "--doc", "src/"]] },
   { name: "build", cmd: [process.execPath, ["scripts/build.mjs"]] },
   { name: "unit node", files: testFiles("test/unit"), run: nodeTest },
   { name: "unit bun", files: testFiles("test/unit"), run: (files) => [bin("bun"), ["test", "--timeout", "30000", ...files.map((f) => "./" + f)]] },
