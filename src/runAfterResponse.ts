@@ -70,7 +70,11 @@ export function runAfterResponse(tasks: BackgroundTasks, response: Response, ...
   }
 
   if (completion !== undefined) {
-    completion.completed.then(() => tasks.start(), () => tasks.start({ responseAborted: true }));
+    const signal = (tasks.request as { signal?: AbortSignal } | undefined)?.signal;
+    completion.completed.then(
+      () => tasks.start({ responseAborted: _completedAborted(signal) }),
+      () => tasks.start({ responseAborted: true }),
+    );
     return response;
   }
   if (nodeResponse !== undefined) {
@@ -94,6 +98,19 @@ export function runAfterResponse(tasks: BackgroundTasks, response: Response, ...
     statusText: response.statusText,
     headers: response.headers,
   });
+}
+
+// Deno's legacy behaviour aborts request.signal for every finished response, so
+// an aborted signal means "aborted" only once a finished response was seen with
+// a live signal (Deno 2 with --unstable-no-legacy-abort, and later versions).
+let completedSignalIsReliable = false;
+function _completedAborted(signal: AbortSignal | undefined): boolean {
+  if (signal === undefined) return false;
+  if (!signal.aborted) {
+    completedSignalIsReliable = true;
+    return false;
+  }
+  return completedSignalIsReliable;
 }
 
 function _asNodeResponse(value: unknown): NodeResponseLike | undefined {
