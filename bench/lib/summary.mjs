@@ -1,0 +1,120 @@
+// The headline comparisons of a run (what the chart and the README show), and a Markdown summary.
+// Every number shown is taken from latest.json: `headlines` is stored in it, rounded as displayed.
+import { formatNumber, round } from "./stats.mjs";
+
+const pick = (summary) => summary && Number.isFinite(summary.median)
+  ? { median: round(summary.median), min: round(summary.min), max: round(summary.max), n: summary.n }
+  : undefined;
+
+function headline(list, h) {
+  if (!h.value) return;
+  if (h.goal) h.met = h.goal.op === ">=" ? h.value.median >= h.goal.value : h.value.median <= h.goal.value;
+  list.push(h);
+}
+
+/** @returns {{ group: string, label: string, unit: string, value: {median,min,max,n}, goal?: {op, value}, met?: boolean }[]} */
+export function headlines(results) {
+  const list = [];
+  const s = results.sections;
+  for (const [key, r] of Object.entries(s.cost?.runtimes ?? {})) {
+    headline(list, {
+      group: "cost",
+      id: `cost.${key}`,
+      label: key === "elysia" ? "Elysia plugin ÷ plain route (Bun)" : { bun: "Bun.serve", deno: "Deno.serve", node: "Node (@hono/node-server)" }[key],
+      unit: "×",
+      value: pick(r.ratio),
+      goal: { op: ">=", value: 0.95 },
+    });
+  }
+  for (const [key, e] of Object.entries(s.seed?.endpoints ?? {})) {
+    headline(list, {
+      group: "vsFastapi",
+      id: `seed.${key}.fastapi`,
+      label: e.label,
+      unit: "×",
+      value: pick(e.ratios?.["ours/fastapi"]?.rps),
+      goal: key === "log" ? { op: ">=", value: 40 } : undefined,
+    });
+    headline(list, {
+      group: "vsOnAfterResponse",
+      id: `seed.${key}.onAfterResponse`,
+      label: e.label,
+      unit: "×",
+      value: pick(e.ratios?.["ours/onAfterResponse"]?.rps),
+      goal: { op: ">=", value: 1 },
+    });
+  }
+  for (const [key, c] of Object.entries(s.latency?.cases ?? {})) {
+    for (const p of ["p50", "p99"]) {
+      headline(list, {
+        group: "latency",
+        id: `latency.${key}.${p}`,
+        label: `${c.label}: ${p}`,
+        unit: "×",
+        value: pick(c.ratio?.[`latencyMs.${p}`]),
+        goal: key === "sleep200ms" ? { op: "<=", value: 1.1 } : undefined,
+      });
+    }
+  }
+  for (const [key, r] of Object.entries(s.runner?.runtimes ?? {})) {
+    const name = { node: "Node", bun: "Bun", deno: "Deno" }[key];
+    headline(list, {
+      group: "runnerRate",
+      id: `runner.${key}.noop`,
+      label: `${name}, no-op, unbounded`,
+      unit: "M tasks/s",
+      value: pick(r.throughput?.["noop c=unbounded"]?.ours && scale(r.throughput["noop c=unbounded"].ours, 1e-6)),
+      goal: { op: ">=", value: 1 },
+    });
+    const worst = Object.entries(r.memory ?? {}).sort((a, b) => b[1].ours.median - a[1].ours.median)[0];
+    if (worst) {
+      headline(list, {
+        group: "runnerMemory",
+        id: `runner.${key}.bytes`,
+        label: `${name} (worst of 10k/100k/1M: ${Number(worst[0]).toLocaleString("en")})`,
+        unit: "bytes/task",
+        value: pick(worst[1].ours),
+        goal: { op: "<=", value: 300 },
+      });
+    }
+  }
+  const csv = s.csv;
+  if (csv?.ratios) {
+    headline(list, { group: "csv", id: "csv.rows", label: "rows/s: ours ÷ pandas read_csv", unit: "×", value: pick(csv.ratios.rowsPerSecondVsPandas) });
+    headline(list, { group: "csv", id: "csv.rss", label: "peak RSS: ours ÷ seed read-it-all", unit: "×", value: pick(csv.ratios.peakRssVsSeed), goal: { op: "<=", value: 1 } });
+  }
+  return list;
+}
+
+const scale = (s, k) => ({ median: s.median * k, min: s.min * k, max: s.max * k, n: s.n });
+
+export const groups = {
+  cost: "Cost per request: throughput with one no-op task ÷ bare handler (same runtime)",
+  vsFastapi: "Seed endpoints: our example server ÷ FastAPI + uvicorn (throughput)",
+  vsOnAfterResponse: "Seed endpoints: our plugin ÷ Elysia onAfterResponse, same work (throughput)",
+  latency: "Response latency with a slow task ÷ with no task (under load)",
+  runnerRate: "TaskRunner: no-op tasks per second (addTask → run → drain)",
+  runnerMemory: "TaskRunner: heap bytes per queued task",
+  csv: "100 MB CSV in the background",
+};
+
+const show = (v, unit) => `${formatNumber(v.median)} (${formatNumber(v.min)}–${formatNumber(v.max)})${unit === "×" ? "×" : " " + unit}`;
+
+export function renderSummary(results) {
+  const { meta } = results;
+  const lines = [
+    `Run ${meta.date.slice(0, 16).replace("T", " ")} UTC, commit ${meta.commit}${meta.dirty ? " (+ uncommitted changes)" : ""}, \`${meta.command}\`.`,
+    `Machine: ${meta.machine.cpu}, ${meta.machine.cores} cores, ${meta.machine.memoryGiB} GiB, shared. ` +
+      `Runtimes: Bun ${meta.runtimes.bun}, ${meta.runtimes.deno}, Node ${meta.runtimes.node}, Python ${meta.runtimes.python}.`,
+    `Load: ${meta.loadGenerator.name}, 1 thread, ${meta.loadGenerator.connections} connections; ${meta.pinning}. ` +
+      `${meta.settings.pairs} interleaved rounds of ${meta.settings.durationS} s per comparison; median (min–max) of the per-round ratios.`,
+    "",
+    "| comparison | result | goal | met |",
+    "|---|---|---|---|",
+  ];
+  for (const h of results.headlines) {
+    const goal = h.goal ? `${h.goal.op === ">=" ? "≥" : "≤"} ${h.goal.value}${h.unit === "×" ? "×" : " " + h.unit}` : "—";
+    lines.push(`| ${groups[h.group].split(":")[0]}: ${h.label} | ${show(h.value, h.unit)} | ${goal} | ${h.goal ? (h.met ? "yes" : "**no**") : ""} |`);
+  }
+  return lines.join("\n") + "\n";
+}

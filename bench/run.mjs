@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+// The benchmark suite: `npm run bench` (everything, ~15–20 min), or
+//   npm run bench -- --only=cost,latency     sections to run: cost, seed, latency, runner, csv
+//   npm run bench -- --quick                 smoke run: 2 short rounds, small sizes (results not kept)
+//   npm run bench -- --pairs=7 --duration=5  rounds per comparison, seconds per load run
+// Writes bench/results/latest.json and bench/results/chart.svg (a full run of every section), or
+// bench/results/<name>.json.tmp for partial and quick runs. See bench/README.md.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem, release } from "node:os";
+import { join } from "node:path";
+import { loadGenerator } from "./lib/load.mjs";
+import { pinning, root } from "./lib/proc.mjs";
+import { renderChart } from "./lib/chart.mjs";
+import { headlines, renderSummary } from "./lib/summary.mjs";
+import { runtimes, version } from "./sections/runtimes.mjs";
+
+const sections = {
+  cost: () => import("./sections/cost.mjs"),
+  seed: () => import("./sections/seed.mjs"),
+  latency: () => import("./sections/latency.mjs"),
+  runner: () => import("./sections/runner.mjs"),
+  csv: () => import("./sections/csv.mjs"),
+};
+
+const argv = process.argv.slice(2);
+const flag = (name) => argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+const value = (name, fallback) => {
+  const found = flag(name);
+  return found?.includes("=") ? found.slice(found.indexOf("=") + 1) : fallback;
+};
+if (flag("help")) {
+  console.log(readFileSync(new URL(import.meta.url), "utf8").split("\n").slice(1, 8).join("\n").replaceAll("// ", ""));
+  process.exit(0);
+}
+const quick = Boolean(flag("quick"));
+const only = (value("only", "") || argv.filter((a) => !a.startsWith("--")).join(",")).split(",").filter(Boolean);
+for (const name of only) {
+  if (!sections[name]) {
+    console.error(`Unknown section "${name}". Sections: ${Object.keys(sections).join(", ")}.`);
+    process.exit(2);
+  }
+}
+const chosen = only.length ? only : Object.keys(sections);
+const full = !quick && chosen.length === Object.keys(sections).length;
+
+const ctx = {
+  quick,
+  only: [],
+  pairs: Number(value("pairs", quick ? 2 : 5)),
+  durationS: Number(value("duration", quick ? 1 : 5)),
+  warmupS: quick ? 1 : 2,
+  connections: Number(value("connections", 32)),
+  log: (line) => console.log(line),
+};
+
+const started = new Date();
+const git = (...args) => spawnSync("git", args, { cwd: root, encoding: "utf8" }).stdout.trim();
+const meta = {
+  date: started.toISOString(),
+  command: `npm run bench${argv.length ? " -- " + argv.join(" ") : ""}`,
+  commit: git("rev-parse", "--short", "HEAD"),
+  dirty: git("status", "--porcelain", "--", "src", "examples", "bench").length > 0,
+  machine: {
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    os: `Linux ${release()}`,
+    shared: "shared machine, other jobs may run; hence interleaved runs and paired ratios",
+  },
+  runtimes: {},
+  loadGenerator: { ...loadGenerator, threads: 1, connections: ctx.connections },
+  pinning: pinning.enabled
+    ? `taskset -c ${pinning.server} for every server (all its threads), taskset -c ${pinning.load} for the load generator`
+    : `no pinning: ${pinning.why}`,
+  settings: { quick, pairs: ctx.pairs, durationS: ctx.durationS, warmupS: ctx.warmupS },
+};
+for (const name of Object.keys(runtimes)) {
+  meta.runtimes[name] = runtimes[name].available() ? await version(name) : "not installed";
+}
+const py = spawnSync("/usr/bin/python3", ["-c", "import sys; print(sys.version.split()[0])"], { encoding: "utf8" });
+meta.runtimes.python = py.status === 0 ? py.stdout.trim() : "not installed";
+
+console.log(`@background/tasks benchmarks, ${meta.date}, commit ${meta.commit}${meta.dirty ? " (uncommitted changes)" : ""}`);
+console.log(`machine: ${meta.machine.cpu}, ${meta.machine.cores} cores, ${meta.machine.memoryGiB} GiB`);
+console.log(`load: ${loadGenerator.name}, 1 thread, ${ctx.connections} connections; pinning: ${meta.pinning}`);
+console.log(`rounds: ${ctx.pairs} interleaved, ${ctx.durationS} s each${quick ? " (quick smoke run)" : ""}\n`);
+
+const results = { meta, sections: {} };
+for (const name of chosen) {
+  console.log(`== ${name}`);
+  const t0 = performance.now();
+  try {
+    const section = await sections[name]();
+    results.sections[name] = await section.run(ctx);
+  } catch (error) {
+    console.log(`  section failed: ${error.stack ?? error}`);
+    results.sections[name] = { error: String(error.message ?? error) };
+  }
+  results.sections[name].elapsedS = Math.round((performance.now() - t0) / 1000);
+  console.log(`   (${results.sections[name].elapsedS} s)\n`);
+}
+meta.elapsedS = Math.round((Date.now() - started.getTime()) / 1000);
+results.headlines = headlines(results);
+
+const dir = join(root, "bench", "results");
+mkdirSync(dir, { recursive: true });
+const base = full ? "latest" : quick ? "quick" : `partial-${chosen.join("-")}`;
+const suffix = full ? "" : ".tmp";
+writeFileSync(join(dir, `${base}.json${suffix}`), JSON.stringify(results, null, 2) + "\n");
+writeFileSync(join(dir, full ? "chart.svg" : `${base}.svg.tmp`), renderChart(results));
+const summary = renderSummary(results);
+writeFileSync(join(dir, `${full ? "summary" : base}.md${suffix}`), summary);
+console.log(summary);
+console.log(`written: bench/results/${base}.json${suffix}, ${full ? "chart.svg, summary.md" : `${base}.svg.tmp, ${base}.md.tmp`} (${meta.elapsedS} s)`);

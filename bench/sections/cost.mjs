@@ -1,0 +1,70 @@
+// Section "cost": throughput of a handler wrapped with withBackgroundTasks that adds one no-op task,
+// divided by the same bare handler's, same runtime, in-memory body. Goal ≥ 0.95.
+import { spawnSync } from "node:child_process";
+import { interleave, warmUp } from "../lib/compare.mjs";
+import { root, startServer } from "../lib/proc.mjs";
+import { runLoad } from "../lib/load.mjs";
+import { runtimes } from "./runtimes.mjs";
+
+export const GOAL = 0.95;
+
+export async function run(ctx) {
+  const { log } = ctx;
+  const result = { goal: GOAL, connections: ctx.connections, durationS: ctx.durationS, pairs: ctx.pairs, runtimes: {} };
+  const targets = [
+    { key: "bun", label: "Bun.serve", file: "bench/servers/hello.ts", runtime: "bun" },
+    { key: "deno", label: "Deno.serve", file: "bench/servers/hello.ts", runtime: "deno" },
+    { key: "node", label: "Node (node:http via @hono/node-server)", file: "bench/servers/hello.ts", runtime: "node" },
+    { key: "elysia", label: "Elysia on Bun: plugin vs plain route", file: "bench/servers/elysia-hello.ts", runtime: "bun",
+      modes: ["plain", "plugin"], needs: elysiaPluginAvailable },
+  ];
+  for (const target of targets.filter((t) => ctx.only.length === 0 || ctx.only.includes(t.key) || ctx.only.includes("cost"))) {
+    const rt = runtimes[target.runtime];
+    if (!rt.available()) {
+      log(`  ${target.label}: skipped: ${target.runtime} not found; install with: ${rt.install}`);
+      result.runtimes[target.key] = { label: target.label, skipped: `${target.runtime} not installed (${rt.install})` };
+      continue;
+    }
+    const missing = target.needs?.();
+    if (missing) {
+      log(`  ${target.label}: skipped: ${missing}`);
+      result.runtimes[target.key] = { label: target.label, skipped: missing };
+      continue;
+    }
+    log(`  ${target.label}`);
+    const [baseMode, ourMode] = target.modes ?? ["bare", "wrapped"];
+    const servers = [];
+    try {
+      for (const mode of [baseMode, ourMode]) {
+        const [cmd, args] = rt.command(target.file);
+        servers.push(await startServer({ name: `${target.key}-${mode}`, cmd, args, env: { MODE: mode } }));
+      }
+      const load = { connections: ctx.connections };
+      for (const server of servers) await warmUp(server, load, ctx.warmupS);
+      const variants = servers.map((server, i) => ({ name: [baseMode, ourMode][i], server }));
+      const compared = await interleave({
+        variants,
+        pairs: ctx.pairs,
+        log,
+        metrics: ["rps", "latencyMs.p50", "latencyMs.p99"],
+        measure: (v) => runLoad({ ...load, url: v.server.url + "/", durationS: ctx.durationS }),
+      });
+      const ratio = compared.ratios[`${ourMode}/${baseMode}`].rps;
+      log(`    => ${ourMode}/${baseMode} throughput ratio ${ratio.median.toFixed(3)} (${ratio.min.toFixed(3)}–${ratio.max.toFixed(3)}), goal ≥ ${GOAL}`);
+      result.runtimes[target.key] = { label: target.label, baseline: baseMode, ours: ourMode, ratio, ...compared, goalMet: ratio.median >= GOAL };
+    } catch (error) {
+      log(`  ${target.label}: failed: ${error.message}`);
+      result.runtimes[target.key] = { label: target.label, error: String(error.message).slice(0, 2000) };
+    } finally {
+      for (const server of servers) await server.stop();
+    }
+  }
+  return result;
+}
+
+/** The Elysia part needs src/elysia.ts on main and the "./elysia" export. */
+export function elysiaPluginAvailable() {
+  const inGit = spawnSync("git", ["cat-file", "-e", "HEAD:src/elysia.ts"], { cwd: root }).status === 0;
+  if (!inGit) return "src/elysia.ts (the Elysia plugin) is not on main yet; this comparison runs once it lands";
+  return undefined;
+}
