@@ -228,6 +228,18 @@ export class TaskRunner {
     return task.fn.apply(task, task.args as unknown[]);
   }
 
+  /**
+   * Extension point for durable runners: called for a task that was accepted
+   * (and so stored) but will never start here: its request answered 503
+   * because storing failed, its response was aborted with `runOnAbort:
+   * false`, its handler failed with `runOnHandlerError: false`, or an
+   * earlier task failed with `stopOnError`. A durable runner removes the
+   * stored copy. The base runner does nothing. It must not throw.
+   *
+   * @param _task the task given up
+   */
+  protected discard(_task: AcceptedTask): void {}
+
   /** Stores and admits a task: `false` when dropped, else the store promise if any. @internal */
   _accept(task: _Task): Promise<void> | undefined | false {
     if (!this._admit(task)) return false;
@@ -277,6 +289,11 @@ export class TaskRunner {
 
   /** Gives up a waiting task that will never start. @internal */
   _skip(task: _Task): void {
+    try {
+      this.discard(task);
+    } catch (error) {
+      console.error("[background-tasks] discard() threw while giving up a task:", error);
+    }
     this.#waiting--;
     this.#skipped++;
     task.state = _DONE;
@@ -314,14 +331,18 @@ export class TaskRunner {
     task.controller = undefined;
     if (this.#listeners.start?.length) this.#emit("start", task);
     let result: unknown;
+    let then: unknown;
     try {
       result = this.invoke(task);
+      // Reading `then` runs user code too (a getter); it must not escape the runner.
+      if (result !== null && (typeof result === "object" || typeof result === "function")) {
+        then = (result as PromiseLike<unknown>).then;
+      }
     } catch (error) {
       this.#settle(task, attempt, error, false);
       return;
     }
-    if (result === null || (typeof result !== "object" && typeof result !== "function") ||
-      typeof (result as PromiseLike<unknown>).then !== "function") {
+    if (typeof then !== "function") {
       this.#settle(task, attempt, undefined, true);
       return;
     }
@@ -335,10 +356,15 @@ export class TaskRunner {
         this.#settle(task, attempt, error, false, true);
       }, timeoutMs);
     }
-    (result as PromiseLike<unknown>).then(
-      () => this.#settle(task, attempt, undefined, true),
-      (error: unknown) => this.#settle(task, attempt, error, false),
-    );
+    try {
+      (then as PromiseLike<unknown>["then"]).call(
+        result,
+        () => this.#settle(task, attempt, undefined, true),
+        (error: unknown) => this.#settle(task, attempt, error, false),
+      );
+    } catch (error) {
+      this.#settle(task, attempt, error, false); // a thenable whose then() throws
+    }
   }
 
   #settle(task: _Task, attempt: number, error: unknown, ok: boolean, timedOut = false): void {

@@ -8,6 +8,7 @@ import { captureConsoleError, deferred, tick } from "./_helpers.ts";
 class RecordingRunner extends TaskRunner {
   stored: string[] = [];
   invoked: string[] = [];
+  discarded: string[] = [];
   gate = deferred();
   fail = false;
   protected override store(task: AcceptedTask): Promise<void> {
@@ -20,6 +21,9 @@ class RecordingRunner extends TaskRunner {
   protected override invoke(task: AcceptedTask): unknown {
     this.invoked.push(task.name);
     return undefined;
+  }
+  protected override discard(task: AcceptedTask): void {
+    this.discarded.push(task.name);
   }
 }
 
@@ -58,6 +62,7 @@ describe("runner extension points (store, invoke)", () => {
     assert.equal(calls.length, 1);
     await runner.drain();
     assert.deepEqual(runner.invoked, []);
+    assert.deepEqual(runner.discarded, ["sendWelcomeEmail"], "the stored copy of a skipped task is discarded");
     assert.equal(runner.stats().skipped, 1);
   });
 
