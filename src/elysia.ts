@@ -1,0 +1,246 @@
+/**
+ * The Elysia plugin: a typed `backgroundTasks` on the context of every route,
+ * whose tasks start once the response body has been fully sent, including
+ * `ReadableStream`, generator and SSE bodies (Elysia's own `onAfterResponse`
+ * fires as soon as the handler returns).
+ *
+ * @example
+ * ```ts
+ * import { Elysia } from "elysia";
+ * import { backgroundTasks } from "@background/tasks/elysia";
+ *
+ * function writeLog(message: string): void { console.log(message); }
+ *
+ * const app = new Elysia()
+ *   .use(backgroundTasks())
+ *   .post("/send-notification/:email", ({ params, backgroundTasks }) => {
+ *     backgroundTasks.addTask(writeLog, `Sending notification to ${params.email}`);
+ *     return { message: "Notification sent in the background" };
+ *   });
+ * ```
+ *
+ * @module
+ */
+import { Elysia } from "elysia";
+import type { BackgroundTasksOptions, RequestAddressServer, TaskRunnerOptions } from "./types.ts";
+import { BackgroundTasks, defaultTaskRunner } from "./BackgroundTasks.ts";
+import { TaskRunner } from "./TaskRunner.ts";
+import { TaskQueueFullError } from "./errors.ts";
+import { runAfterResponse } from "./runAfterResponse.ts";
+import { _kTasks, type _Registered } from "./_registry.ts";
+
+/** Options of the {@link backgroundTasks} plugin. */
+export interface ElysiaBackgroundTasksOptions extends BackgroundTasksOptions {
+  /**
+   * The runner that executes the tasks, or the options of a new one. Share
+   * one runner to share its limits, and drain it on shutdown.
+   * @default defaultTaskRunner
+   */
+  readonly runner?: TaskRunner | TaskRunnerOptions;
+}
+
+/** What the plugin adds to the context of every route. */
+export type BackgroundTasksContext = {
+  /** This request's tasks: `backgroundTasks.addTask(fn, ...args)` runs `fn(...args)` after the response is sent. */
+  readonly backgroundTasks: BackgroundTasks;
+};
+
+/** The type of the plugin instance: an Elysia app that derives `backgroundTasks` for every route. */
+export type BackgroundTasksPlugin = Elysia<"", {
+  decorator: {};
+  store: {};
+  derive: BackgroundTasksContext;
+  resolve: {};
+}>;
+
+/** The plugin's name in Elysia's dependency list; used with `seed` to skip repeated `.use()`. */
+export const PLUGIN_NAME = "@background/tasks/elysia";
+
+/** Per request: the tasks this plugin owns, what the server offers to tell when the response was sent. */
+interface _RequestState {
+  readonly tasks: BackgroundTasks;
+  readonly server: unknown;
+  readonly runOnHandlerError: boolean;
+  failed: boolean;
+  handedOver: boolean;
+}
+const kState: unique symbol = Symbol.for("@background/tasks.elysia");
+type _Tracked = _Registered & { [kState]?: _RequestState | null };
+
+const runnerIds = new WeakMap<TaskRunner, number>();
+let lastRunnerId = 0;
+const usableServers = new WeakMap<object, boolean>();
+let warnedUnwrapped = false;
+
+/**
+ * The Elysia plugin: adds `backgroundTasks` to the context of every route
+ * (also routes of sub-apps that use it) and starts the request's tasks once
+ * the response body has been handed over: on Bun when the server has written
+ * the last byte (streams, generators and SSE included), on Elysia's Node
+ * adapter when the Node response closes, elsewhere when the body has been
+ * read. Repeated `.use()` with the same runner and options is deduplicated.
+ * `getBackgroundTasks(request)` returns the same object.
+ *
+ * A `TaskQueueFullError` thrown by `addTask` becomes a 503 JSON answer.
+ *
+ * @param options a `TaskRunner`, or the runner (or its options) plus the order and error policies
+ * @returns the plugin, for `app.use(...)`
+ *
+ * @example Shared runner, drained on shutdown
+ * ```ts
+ * import { Elysia } from "elysia";
+ * import { TaskRunner } from "@background/tasks";
+ * import { backgroundTasks } from "@background/tasks/elysia";
+ *
+ * const runner = new TaskRunner({ concurrency: 8, timeoutMs: 30_000, retries: 2 });
+ * const app = new Elysia()
+ *   .use(backgroundTasks(runner))
+ *   .post("/register", ({ backgroundTasks }) => {
+ *     backgroundTasks.addTask(async (to: string) => { console.log(`welcome mail to ${to}`); }, "ada@example.com");
+ *     return { message: "Registered; the welcome mail follows" };
+ *   });
+ * const response = await app.handle(new Request("http://localhost/register", { method: "POST" }));
+ * await response.text(); // the body is read: the task may start
+ * console.assert((await runner.drain({ timeoutMs: 1_000 })).drained);
+ * ```
+ */
+export function backgroundTasks(options: TaskRunner | ElysiaBackgroundTasksOptions = {}): BackgroundTasksPlugin {
+  const settings: ElysiaBackgroundTasksOptions = options instanceof TaskRunner ? { runner: options } : options;
+  if (settings === null || typeof settings !== "object") {
+    throw new TypeError(
+      `backgroundTasks(options): options must be a TaskRunner or an object such as { runner, order }, got ${String(settings)}.`,
+    );
+  }
+  const runner = settings.runner === undefined
+    ? defaultTaskRunner
+    : settings.runner instanceof TaskRunner
+    ? settings.runner
+    : new TaskRunner(settings.runner);
+  const init = { runner, order: settings.order, stopOnError: settings.stopOnError, runOnAbort: settings.runOnAbort };
+  const runOnHandlerError = settings.runOnHandlerError ?? true;
+  // Constructing once validates the options here rather than on the first request.
+  void new BackgroundTasks(init);
+
+  let runnerId = runnerIds.get(runner);
+  if (runnerId === undefined) runnerIds.set(runner, runnerId = ++lastRunnerId);
+  const seed = { runner: runnerId, order: init.order, stopOnError: init.stopOnError, runOnAbort: init.runOnAbort, runOnHandlerError };
+
+  return new Elysia({ name: PLUGIN_NAME, seed })
+    .wrap(_wrapHandler)
+    .onError({ as: "global" }, ({ request, error }) => {
+      const state = (request as _Tracked)[kState];
+      if (state) state.failed = true;
+      if (error instanceof TaskQueueFullError) {
+        return Response.json(
+          { error: "Service Unavailable", message: "Too much background work is pending. Try again shortly." },
+          { status: 503, headers: { "retry-after": "1" } },
+        );
+      }
+    })
+    .derive({ as: "global" }, ({ request, server }) => {
+      const tracked = request as _Tracked;
+      const state = tracked[kState];
+      if (state) return { backgroundTasks: state.tasks };
+      const outer = tracked[_kTasks];
+      if (outer !== undefined) return { backgroundTasks: outer }; // withBackgroundTasks(app.fetch) owns them
+      const tasks = new BackgroundTasks({ ...init, request });
+      tracked[_kTasks] = tasks;
+      tracked[kState] = { tasks, server, runOnHandlerError, failed: false, handedOver: false };
+      if (state === undefined) _startUnwrapped(tasks, request, server);
+      return { backgroundTasks: tasks };
+    }) as unknown as BackgroundTasksPlugin; // the 503 answer stays out of every route's response types
+}
+
+// Elysia calls a higher-order function with its handler on every request; the wrapper is made once per handler.
+const wrappers = new WeakMap<object, (request: Request) => unknown>();
+function _wrapHandler(handle: (request: Request) => unknown): (request: Request) => unknown {
+  let wrapped = wrappers.get(handle);
+  if (wrapped === undefined) {
+    wrapped = (request: Request): unknown => {
+      (request as _Tracked)[kState] ??= null; // marks the request as seen by this wrapper
+      let result: unknown;
+      try {
+        result = handle(request);
+      } catch (error) {
+        _handOver(request, undefined, true);
+        throw error;
+      }
+      if (result instanceof Promise) {
+        return result.then((response: unknown) => _handOver(request, response, false), (error: unknown) => {
+          _handOver(request, undefined, true);
+          throw error;
+        });
+      }
+      return _handOver(request, result, false);
+    };
+    wrappers.set(handle, wrapped);
+  }
+  return wrapped;
+}
+
+function _handOver(request: Request, response: unknown, threw: boolean): unknown {
+  const state = (request as _Tracked)[kState];
+  if (!state || state.handedOver) return response;
+  state.handedOver = true;
+  const tasks = state.tasks;
+  if ((threw || state.failed) && !state.runOnHandlerError) {
+    tasks.skip();
+    return response;
+  }
+  if (tasks.size === 0 || !(response instanceof Response)) {
+    tasks.start();
+    return response;
+  }
+  const stored = tasks.stored();
+  if (stored !== undefined) {
+    return stored.then(() => _runAfter(state, request, response), (error: unknown) => {
+      tasks.skip();
+      console.error("[background-tasks] could not store the request's tasks; answering 503:", error);
+      return Response.json(
+        { error: "Service Unavailable", message: "The background work for this request could not be queued. Try again later." },
+        { status: 503, headers: { "retry-after": "5" } },
+      );
+    });
+  }
+  return _runAfter(state, request, response);
+}
+
+function _runAfter(state: _RequestState, request: Request, response: Response): Response {
+  const server = _usableServer(state.server, request);
+  return server === undefined ? runAfterResponse(state.tasks, response) : runAfterResponse(state.tasks, response, server);
+}
+
+/** Bun's server tells when a response is written; adapters that only imitate `requestIP` throw. */
+function _usableServer(server: unknown, request: Request): RequestAddressServer | undefined {
+  if (server === null || typeof server !== "object" || typeof (server as RequestAddressServer).requestIP !== "function") {
+    return undefined;
+  }
+  let usable = usableServers.get(server);
+  if (usable === undefined) {
+    try {
+      (server as RequestAddressServer).requestIP(request);
+      usable = true;
+    } catch {
+      usable = false;
+    }
+    usableServers.set(server, usable);
+  }
+  return usable ? server as RequestAddressServer : undefined;
+}
+
+/** Elysia's dynamic mode (`aot: false`) calls no higher-order function: only Bun's server can tell then. */
+function _startUnwrapped(tasks: BackgroundTasks, request: Request, server: unknown): void {
+  const bun = _usableServer(server, request);
+  if (bun !== undefined) {
+    runAfterResponse(tasks, new Response(null), bun);
+    return;
+  }
+  if (!warnedUnwrapped) {
+    warnedUnwrapped = true;
+    console.warn(
+      "[background-tasks] Elysia runs without its compiled handler (aot: false), so the plugin cannot see the " +
+        "response; tasks start on the next macrotask. Keep aot enabled (the default) to start them after the body is sent.",
+    );
+  }
+  runAfterResponse(tasks, new Response(null));
+}
