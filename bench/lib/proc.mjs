@@ -93,11 +93,12 @@ export async function waitIdle(pid, { windowMs = 200, busyMs = 10, timeoutMs = 1
 
 /**
  * Spawns a server pinned to the server core and waits until `readyPath` answers over HTTP.
+ * The port is passed as $PORT in the environment and replaces an argument spelled "$PORT".
  * @returns {{ pid, port, url, name, stop(): Promise<void>, output(): string }}
  */
 export async function startServer({ name, cmd, args, env = {}, cwd = root, port, readyPath = "/", timeoutMs = 30_000 }) {
   port ??= await freePort();
-  const [command, commandArgs] = pinned("server", cmd, args);
+  const [command, commandArgs] = pinned("server", cmd, args.map((a) => (a === "$PORT" ? String(port) : a)));
   const child = spawn(command, commandArgs, {
     cwd,
     env: { ...process.env, NO_COLOR: "1", PORT: String(port), ...env },

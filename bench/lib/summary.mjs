@@ -88,6 +88,16 @@ export function headlines(results) {
 
 const scale = (s, k) => ({ median: s.median * k, min: s.min * k, max: s.max * k, n: s.n });
 
+export const shortGroups = {
+  cost: "Cost per request (÷ bare)",
+  vsFastapi: "vs FastAPI",
+  vsOnAfterResponse: "vs Elysia onAfterResponse",
+  latency: "Latency (÷ no task)",
+  runnerRate: "TaskRunner rate",
+  runnerMemory: "TaskRunner memory",
+  csv: "100 MB CSV",
+};
+
 export const groups = {
   cost: "Cost per request: throughput with one no-op task ÷ bare handler (same runtime)",
   vsFastapi: "Seed endpoints: our example server ÷ FastAPI + uvicorn (throughput)",
@@ -114,7 +124,7 @@ export function renderSummary(results) {
   ];
   for (const h of results.headlines) {
     const goal = h.goal ? `${h.goal.op === ">=" ? "≥" : "≤"} ${h.goal.value}${h.unit === "×" ? "×" : " " + h.unit}` : "—";
-    lines.push(`| ${groups[h.group].split(":")[0]}: ${h.label} | ${show(h.value, h.unit)} | ${goal} | ${h.goal ? (h.met ? "yes" : "**no**") : ""} |`);
+    lines.push(`| ${shortGroups[h.group]}: ${h.label} | ${show(h.value, h.unit)} | ${goal} | ${h.goal ? (h.met ? "yes" : "**no**") : ""} |`);
   }
   return lines.join("\n") + "\n";
 }
