@@ -4,6 +4,8 @@
 // Figures are printed as "figure: ..." lines (docs/reliability.md quotes them).
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { type Child, fixtures, getJson, load, mb, type Runtime, runCommand, startChild } from "../fixtures/reliability/_harness.ts";
 
 interface Report {
@@ -23,6 +25,7 @@ interface Report {
 }
 
 const server = `${fixtures}core-server.ts`;
+const WRK = "/usr/bin/wrk";
 const children: Child[] = [];
 after(async () => {
   for (const child of children) await child.stop();
@@ -64,6 +67,34 @@ for (const runtime of ["bun", "deno"] as const) {
       assert.deepEqual(missing.slice(0, 10), [], `${missing.length} ids never recorded`);
       assert.equal(report.stats.succeeded, amount, "stats().succeeded matches the ids recorded");
       assert.equal(report.stats.failed + report.stats.dropped + report.stats.skipped + report.stats.retried, 0);
+      assertIdle(report.stats);
+      assert.deepEqual(report.unhandled, []);
+    });
+
+    it("wrk for 4 s with unique ids: every request handled is recorded once", { skip: !existsSync(WRK) && "no /usr/bin/wrk" }, async () => {
+      const child = await start(runtime);
+      const connections = 50;
+      const wrk = spawnSync(WRK, [
+        "-t2", `-c${connections}`, "-d4s", "--timeout", "10s", "-s", `${fixtures}unique-ids.lua`, `${child.url}/`,
+      ], { encoding: "utf8", timeout: 30_000 });
+      const summary = /wrk-summary (.*)/.exec(wrk.stdout)?.[1];
+      assert.ok(summary, `wrk printed no summary: ${wrk.stdout}${wrk.stderr}`);
+      const figures = Object.fromEntries(summary.split(" ").map((pair) => pair.split("=")).map(([k, v]) => [k, Number(v)]));
+      const report = await getJson<Report>(`${child.url}/__report`);
+      const perSecond = Math.round(figures.requests! / (figures.duration_us! / 1e6));
+      console.log(
+        `figure: ${runtime} core load (wrk -t2 -c${connections} -d4s): ${figures.requests} requests, ${perSecond} req/s, ` +
+          `p99 ${(figures.p99_us! / 1000).toFixed(1)} ms, peak RSS ${mb(report.peakRssBytes)}`,
+      );
+      assert.ok(figures.requests! >= 20_000, `a real load: ${figures.requests} requests`);
+      assert.equal(figures.status, 0, "no non-2xx answers");
+      assert.equal(figures.connect! + figures.read! + figures.write! + figures.timeout!, 0, `socket errors: ${summary}`);
+      // wrk stops with up to one request in flight per connection: those were handled but not counted by wrk.
+      assert.ok(report.handled >= figures.requests! && report.handled <= figures.requests! + connections,
+        `server handled ${report.handled}, wrk counted ${figures.requests}`);
+      assert.equal(report.recorded.length, report.handled, "one task ran per request handled");
+      assert.equal(report.duplicates, 0);
+      assert.equal(report.stats.succeeded, report.handled);
       assertIdle(report.stats);
       assert.deepEqual(report.unhandled, []);
     });
