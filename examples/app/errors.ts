@@ -1,0 +1,62 @@
+/**
+ * Every error leaves the server as JSON `{ error, message }`, the message
+ * saying what was wrong and what to do.
+ */
+import { Elysia } from "elysia";
+import { TaskQueueFullError } from "@background/tasks";
+
+/** An error with an HTTP status, thrown by routes and helpers. */
+export class HttpError extends Error {
+  override readonly name = "HttpError";
+  readonly status: number;
+
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+const REASONS: Record<number, string> = {
+  400: "Bad Request",
+  404: "Not Found",
+  413: "Payload Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Entity",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+/** The JSON body of an error response. */
+export function errorBody(status: number, message: string): { error: string; message: string } {
+  return { error: REASONS[status] ?? "Error", message };
+}
+
+function validationMessage(error: unknown): string {
+  const all = (error as { all?: { path?: string; summary?: string; message?: string }[] }).all ?? [];
+  const first = all[0];
+  if (first === undefined) return "The request is not valid.";
+  const where = first.path ? first.path.replace(/^\//, "").replaceAll("/", ".") : "value";
+  return `Invalid ${(error as { type?: string }).type ?? "request"} ${where}: ${first.summary ?? first.message}.`;
+}
+
+/** Maps thrown errors to JSON answers; unknown errors are logged and answered with 500. */
+export const jsonErrors = new Elysia({ name: "example/json-errors" }).onError({ as: "global" }, (ctx) => {
+  const { code, error, request } = ctx;
+  const reply = (status: number, message: string): Response => Response.json(errorBody(status, message), { status });
+  if (error instanceof HttpError) return reply(error.status, error.message);
+  if (error instanceof TaskQueueFullError) return reply(503, "The server has too much background work queued; try again in a few seconds.");
+  switch (code) {
+    case "VALIDATION":
+      return reply(422, validationMessage(error));
+    case "NOT_FOUND":
+      return reply(404, `No route for ${request.method} ${new URL(request.url).pathname}. See /swagger for the API.`);
+    case "PARSE":
+      return reply(400, "The request body could not be parsed: send JSON with Content-Type: application/json.");
+  }
+  const status = (error as { status?: unknown }).status;
+  if (typeof status === "number" && status >= 400 && status < 500) {
+    return reply(status, (error as Error).message || "The request was not accepted.");
+  }
+  console.error(JSON.stringify({ level: "error", msg: "request failed", url: request.url, error: String(error) }));
+  return reply(500, "Something went wrong on the server; the error was logged.");
+});

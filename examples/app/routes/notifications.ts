@@ -1,0 +1,22 @@
+/** `POST /send-notification/{email}`: the seed's first example. */
+import { Elysia, t } from "elysia";
+import { backgroundTasks } from "@background/tasks/elysia";
+import { runner } from "../runner.ts";
+import { Email, ErrorResponse, MessageResponse } from "../schemas.ts";
+import { writeLog } from "../tasks/writeLog.ts";
+
+export const notificationRoutes = new Elysia({ name: "routes/notifications" })
+  .use(backgroundTasks(runner))
+  .post("/send-notification/:email", ({ params, backgroundTasks }) => {
+    backgroundTasks.addTask(writeLog, `Sending notification to ${params.email}`);
+    return { message: "Notification sent in the background" };
+  }, {
+    params: t.Object({ email: Email }),
+    response: { 200: MessageResponse, 422: ErrorResponse, 503: ErrorResponse },
+    detail: {
+      tags: ["notifications"],
+      summary: "Send a notification",
+      description: "Answers at once; a line `Sending notification to {email}` is appended to `DATA_DIR/log.txt` " +
+        "after the response has been sent.",
+    },
+  });

@@ -1,0 +1,94 @@
+/** `POST /upload` and `GET /uploads/{id}`: the seed's CSV example, done with bounded memory. */
+import { Elysia, t } from "elysia";
+import { backgroundTasks } from "@background/tasks/elysia";
+import { mkdir, rm } from "node:fs/promises";
+import { config } from "../config.ts";
+import { HttpError } from "../errors.ts";
+import { runner } from "../runner.ts";
+import { ErrorResponse } from "../schemas.ts";
+import { processCsv } from "../tasks/processCsv.ts";
+import { receiveFile } from "../uploads/receiveFile.ts";
+import { createJob, getJob, newUpload, type UploadJob, uploadsDir } from "../uploads/uploadJobs.ts";
+
+const UploadJobView = t.Object({
+  id: t.String({ format: "uuid" }),
+  status: t.Union([t.Literal("queued"), t.Literal("running"), t.Literal("done"), t.Literal("failed")]),
+  filename: t.String({ description: "The client's file name (base name only; the server chose where to store it)." }),
+  bytes: t.Integer({ minimum: 0 }),
+  rows: t.Integer({ minimum: 0, description: "Data rows processed so far, header excluded." }),
+  columns: t.Optional(t.Array(t.String(), { description: "The header's column names." })),
+  error: t.Optional(t.Object({
+    line: t.Optional(t.Integer({ description: "The line of the file where parsing failed." })),
+    reason: t.String(),
+  })),
+  createdAt: t.String({ format: "date-time" }),
+  startedAt: t.Optional(t.String({ format: "date-time" })),
+  finishedAt: t.Optional(t.String({ format: "date-time" })),
+}, { description: "An upload and the state of its background processing." });
+
+const CSV_TYPES = new Set(["text/csv", "application/csv", "text/x-csv", "application/vnd.ms-excel"]);
+const GENERIC_TYPES = new Set(["", "application/octet-stream", "text/plain"]);
+
+// t.File({ type: "text/csv" }) cannot work: CSV has no magic bytes, so the type is checked here.
+function acceptCsv(file: { filename: string; contentType: string }): void {
+  const type = file.contentType.split(";")[0]!.trim();
+  if (CSV_TYPES.has(type) || (GENERIC_TYPES.has(type) && file.filename.toLowerCase().endsWith(".csv"))) return;
+  throw new HttpError(415, `Expected a CSV file (.csv, text/csv); got "${file.filename}" of type ${type || "(none)"}.`);
+}
+
+function rejectBinary(head: Buffer): void {
+  if (head.includes(0)) throw new HttpError(415, "The file contains binary data (NUL bytes); a CSV file is text.");
+}
+
+function view(job: UploadJob): typeof UploadJobView.static {
+  return JSON.parse(JSON.stringify(job)); // drops the fields not set yet
+}
+
+export const uploadRoutes = new Elysia({ name: "routes/uploads" })
+  .use(backgroundTasks(runner))
+  .post("/upload", async ({ request, set, backgroundTasks }) => {
+    const { id, path } = newUpload();
+    await mkdir(uploadsDir, { recursive: true });
+    const file = await receiveFile(request, { field: "file", path, maxBytes: config.maxUploadBytes, accept: acceptCsv, inspect: rejectBinary });
+    if (file.bytes === 0) {
+      await rm(path, { force: true });
+      throw new HttpError(400, `The file "${file.filename}" is empty; send a CSV with a header line and data rows.`);
+    }
+    const job = createJob(id, file.filename, file.bytes);
+    backgroundTasks.addTask(processCsv, id);
+    set.status = 202;
+    set.headers.location = `/uploads/${id}`;
+    return view(job);
+  }, {
+    response: { 202: UploadJobView, 400: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 503: ErrorResponse },
+    detail: {
+      tags: ["uploads"],
+      summary: "Upload a CSV file",
+      description: "Streams the file in the form field `file` to disk under a server-chosen name and answers 202 at once; " +
+        `the CSV is parsed in the background. Limit: ${config.maxUploadBytes} bytes (413 above). ` +
+        "Follow the progress at GET /uploads/{id}.",
+      // The body is streamed by the handler, not parsed by Elysia (formData() would hold the whole file in memory),
+      // so the OpenAPI request body is written out here; Swagger UI shows a file picker for it.
+      requestBody: {
+        required: true,
+        content: {
+          "multipart/form-data": {
+            schema: {
+              type: "object",
+              required: ["file"],
+              properties: { file: { type: "string", format: "binary", description: "A CSV file with a header line." } },
+            },
+          },
+        },
+      },
+    },
+  })
+  .get("/uploads/:id", ({ params }) => {
+    const job = getJob(params.id);
+    if (job === undefined) throw new HttpError(404, `No upload ${params.id}; ids come from POST /upload and are kept for the latest 1000 uploads.`);
+    return view(job);
+  }, {
+    params: t.Object({ id: t.String({ format: "uuid", description: "The id POST /upload answered with." }) }),
+    response: { 200: UploadJobView, 404: ErrorResponse, 422: ErrorResponse },
+    detail: { tags: ["uploads"], summary: "Status of an upload", description: "`status` is queued, running, done or failed; on failure `error` has the line and reason." },
+  });

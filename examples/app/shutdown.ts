@@ -1,0 +1,54 @@
+/**
+ * Graceful shutdown on SIGINT/SIGTERM: stop accepting connections, let
+ * requests in flight finish, drain the background tasks until a deadline,
+ * print what was left, exit 0. A second signal exits at once.
+ */
+import type { TaskRunner } from "@background/tasks";
+
+export interface ShutdownOptions {
+  /** Stops accepting connections; resolves when requests in flight are done. */
+  readonly stopServer: () => Promise<unknown>;
+  readonly runner: TaskRunner;
+  readonly timeoutMs: number;
+  /** Runs after the drain (close files); errors are printed, not thrown. */
+  readonly cleanup?: () => Promise<void>;
+}
+
+export function exitGracefullyOnSignals(options: ShutdownOptions): void {
+  let stopping = false;
+  const onSignal = (signal: string): void => {
+    if (stopping) {
+      console.log(`${signal} again: exiting now without waiting for background tasks.`);
+      process.exit(1);
+    }
+    stopping = true;
+    void shutdown(signal, options).then(() => process.exit(0), (error: unknown) => {
+      console.error("shutdown failed:", error);
+      process.exit(1);
+    });
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+}
+
+async function shutdown(signal: string, { stopServer, runner, timeoutMs, cleanup }: ShutdownOptions): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  console.log(`${signal}: not accepting new connections; waiting up to ${timeoutMs} ms for requests and background tasks.`);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    stopServer().catch((error: unknown) => console.error("stopping the server failed:", error)),
+    new Promise((resolve) => timer = setTimeout(resolve, timeoutMs)),
+  ]);
+  clearTimeout(timer);
+  const { drained, unfinished } = await runner.drain({ timeoutMs: Math.max(0, deadline - Date.now()) });
+  await cleanup?.().catch((error: unknown) => console.error("cleanup failed:", error));
+  if (drained) {
+    console.log("All background tasks finished. Bye.");
+    return;
+  }
+  console.log(`${unfinished.length} background task(s) did not finish in time:`);
+  for (const task of unfinished) {
+    const request = task.request ? ` for ${task.request.method} ${new URL(task.request.url).pathname}` : "";
+    console.log(`  - ${task.name} (${task.state})${request}`);
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The seed's `process_csv`: parses an uploaded CSV with csv-parse, streaming
+ * from disk (never the whole file in memory), counting data rows as it goes.
+ * A malformed file is a result, not a crash: the job fails with the line and
+ * reason, and the task is not retried.
+ */
+import { defineTask, type TaskContext } from "@background/tasks";
+import { createReadStream } from "node:fs";
+import { parse, CsvError } from "csv-parse";
+import { getJob, uploadPath } from "../uploads/uploadJobs.ts";
+
+export const processCsv = defineTask("process-csv", async function (this: TaskContext, id: string): Promise<void> {
+  const job = getJob(id);
+  if (job === undefined) throw new Error(`No upload job ${id}; it expired before it ran.`);
+  job.status = "running";
+  job.startedAt = new Date().toISOString();
+  job.rows = 0;
+  const parser = createReadStream(uploadPath(id)).pipe(parse({
+    bom: true,
+    columns: (header: string[]) => {
+      job.columns = header;
+      return header;
+    },
+    skip_empty_lines: true,
+  }));
+  const stop = (): void => void parser.destroy(this.signal.reason as Error);
+  this.signal.addEventListener("abort", stop, { once: true });
+  try {
+    for await (const _record of parser) job.rows++;
+    job.status = "done";
+  } catch (error) {
+    job.status = "failed";
+    job.error = error instanceof CsvError
+      ? { line: (error as CsvError & { lines?: number }).lines, reason: error.message }
+      : { line: undefined, reason: error instanceof Error ? error.message : String(error) };
+    if (!(error instanceof CsvError)) throw error; // I/O trouble or a timeout: report it
+  } finally {
+    this.signal.removeEventListener("abort", stop);
+    job.finishedAt = new Date().toISOString();
+  }
+}, { retries: 0 });

@@ -1,0 +1,35 @@
+/**
+ * The example server: FastAPI's three background-task examples (log, email,
+ * CSV upload) on Elysia with @background/tasks, documented in Swagger UI.
+ *
+ *   bun run examples/server.ts        # or: npm start
+ *   open http://127.0.0.1:3000/swagger
+ *
+ * Settings come from the environment; see examples/.env.example and
+ * docs/example-server.md.
+ */
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { createApp } from "./app/app.ts";
+import { config } from "./app/config.ts";
+import { mailDelivery } from "./app/mail/mailer.ts";
+import { runner } from "./app/runner.ts";
+import { exitGracefullyOnSignals } from "./app/shutdown.ts";
+import { notificationLog } from "./app/tasks/writeLog.ts";
+import { uploadsDir } from "./app/uploads/uploadJobs.ts";
+
+await mkdir(uploadsDir, { recursive: true });
+// Half-received uploads of a previous run are of no use.
+for (const name of await readdir(uploadsDir)) if (name.endsWith(".part")) await rm(join(uploadsDir, name), { force: true });
+
+const app = createApp().listen({ port: config.port, hostname: config.hostname });
+const url = `http://${config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname}:${app.server!.port}`;
+console.log(`Example server listening on ${url}`);
+console.log(`  Swagger UI: ${url}/swagger   data: ${config.dataDir}   mail: ${mailDelivery === "smtp" ? "SMTP_URL" : `local outbox (${url}/outbox)`}`);
+
+exitGracefullyOnSignals({
+  stopServer: () => app.stop(),
+  runner,
+  timeoutMs: config.shutdownTimeoutMs,
+  cleanup: () => notificationLog.close(),
+});
