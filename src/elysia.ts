@@ -191,6 +191,8 @@ function _handOver(request: Request, response: unknown, threw: boolean): unknown
     tasks.start();
     return response;
   }
+  // Bun empties request.url once the response is sent unless it was read before; tasks and hooks report it.
+  void request.url;
   const stored = tasks.stored();
   if (stored !== undefined) {
     return stored.then(() => _runAfter(state, request, response), (error: unknown) => {
