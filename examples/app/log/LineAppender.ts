@@ -47,7 +47,11 @@ export class LineAppender {
         await (await this.#handle).appendFile(batch.map((pending) => pending.text).join(""));
         for (const pending of batch) pending.resolve();
       } catch (error) {
+        // Close the failed handle before dropping it: Bun kills the process when it
+        // garbage-collects a FileHandle that is still open (seen with a full disk).
+        const failed = this.#handle;
         this.#handle = undefined;
+        await failed?.then((handle) => handle.close()).catch(() => {});
         for (const pending of batch) pending.reject(error);
       }
     }
