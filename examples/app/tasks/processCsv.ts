@@ -15,7 +15,8 @@ export const processCsv = defineTask("process-csv", async function (this: TaskCo
   job.status = "running";
   job.startedAt = new Date().toISOString();
   job.rows = 0;
-  const parser = createReadStream(uploadPath(id)).pipe(parse({
+  const source = createReadStream(uploadPath(id));
+  const parser = source.pipe(parse({
     bom: true,
     columns: (header: string[]) => {
       job.columns = header;
@@ -23,6 +24,9 @@ export const processCsv = defineTask("process-csv", async function (this: TaskCo
     },
     skip_empty_lines: true,
   }));
+  // pipe() does not pass on the file's errors (say it vanished): without this the
+  // unhandled 'error' event would crash the process instead of failing the job.
+  source.once("error", (error) => parser.destroy(error));
   const stop = (): void => void parser.destroy(this.signal.reason as Error);
   this.signal.addEventListener("abort", stop, { once: true });
   try {
@@ -36,6 +40,7 @@ export const processCsv = defineTask("process-csv", async function (this: TaskCo
     if (!(error instanceof CsvError)) throw error; // I/O trouble or a timeout: report it
   } finally {
     this.signal.removeEventListener("abort", stop);
+    source.destroy(); // closes the file if parsing stopped early
     job.finishedAt = new Date().toISOString();
   }
 }, { retries: 0 });
