@@ -1,4 +1,4 @@
-import type { BackgroundTasksOptions, TaskFunction, TaskOrder, TaskRequestInfo } from "./types.ts";
+import type { BackgroundTasksOptions, TaskFunction, TaskRequestInfo } from "./types.ts";
 import { _Task } from "./_task.ts";
 import { _checkTaskFunction, TaskRunner } from "./TaskRunner.ts";
 
@@ -20,8 +20,6 @@ export interface BackgroundTasksInit extends BackgroundTasksOptions {
   readonly request?: TaskRequestInfo;
 }
 
-const HOLDING = 0;
-const STARTED = 1;
 
 /**
  * One request's background tasks, FastAPI's `BackgroundTasks`: add tasks
@@ -48,21 +46,30 @@ export class BackgroundTasks {
   readonly runner: TaskRunner;
   /** The request these tasks belong to, if any. */
   readonly request: TaskRequestInfo | undefined;
-  readonly #order: TaskOrder;
+  readonly #parallel: boolean;
   readonly #stopOnError: boolean;
   readonly #runOnAbort: boolean;
-  #tasks: (_Task | undefined)[] = [];
+  // Tasks not yet handed to the runner are #tasks[#next..]; the array is made on the first addTask.
+  #tasks: (_Task | undefined)[] | undefined = undefined;
   #next = 0;
   #active = 0;
   #added = 0;
-  #state = HOLDING;
-  #aborted = false;
+  #started = false;
+  #aborted: boolean | (() => boolean) = false;
   #settledWaiters: (() => void)[] | undefined = undefined;
   #storing: Promise<void>[] | undefined = undefined;
+  /** Links in the runner's list of lists that hold waiting tasks. @internal */
+  _prevHeld: BackgroundTasks | undefined = undefined;
+  /** @internal */
+  _nextHeld: BackgroundTasks | undefined = undefined;
 
-  /** @param init the runner, the request, and ordering options */
-  constructor(init: BackgroundTasksInit = {}) {
-    const { order = "sequential", runner = defaultTaskRunner } = init;
+  /**
+   * @param init the runner, the request, and ordering options
+   * @param request the request, overriding `init.request` (so one `init` can serve many requests)
+   */
+  constructor(init: BackgroundTasksInit = {}, request: TaskRequestInfo | undefined = init.request) {
+    const order = init.order ?? "sequential";
+    const runner = init.runner ?? defaultTaskRunner;
     if (order !== "sequential" && order !== "parallel") {
       throw new RangeError(`BackgroundTasks: order must be "sequential" or "parallel", got ${JSON.stringify(order)}.`);
     }
@@ -70,8 +77,8 @@ export class BackgroundTasks {
       throw new TypeError("BackgroundTasks: runner must be a TaskRunner (new TaskRunner({ ... })).");
     }
     this.runner = runner;
-    this.request = init.request;
-    this.#order = order;
+    this.request = request;
+    this.#parallel = order === "parallel";
     this.#stopOnError = init.stopOnError ?? false;
     this.#runOnAbort = init.runOnAbort ?? true;
   }
@@ -94,9 +101,10 @@ export class BackgroundTasks {
     if (stored === false) return;
     if (stored !== undefined) (this.#storing ??= []).push(stored);
     this.#added++;
-    if (this.#tasks.length === this.#next) this.runner._hold(this);
-    this.#tasks.push(task);
-    if (this.#state === STARTED) this.#advance();
+    const tasks = (this.#tasks ??= []);
+    if (tasks.length === this.#next) this.runner._hold(this);
+    tasks.push(task);
+    if (this.#started) this.#advance();
   }
 
   /** How many tasks were accepted so far. */
@@ -106,6 +114,7 @@ export class BackgroundTasks {
 
   /** Whether the response was aborted before it was fully sent. */
   get responseAborted(): boolean {
+    if (typeof this.#aborted === "function") this.#aborted = this.#aborted();
     return this.#aborted;
   }
 
@@ -124,30 +133,29 @@ export class BackgroundTasks {
 
   /** Whether {@link BackgroundTasks.start} was called. */
   get started(): boolean {
-    return this.#state === STARTED;
+    return this.#started;
   }
 
   /**
    * Hands the tasks to the runner. Integrations call this once the response
    * body has been handed over; calling it again does nothing.
    *
-   * @param outcome `responseAborted: true` when the client went away first;
-   *   then the tasks are skipped if `runOnAbort` is `false`
+   * @param outcome `responseAborted: true` when the client went away first
+   *   (then the tasks are skipped if `runOnAbort` is `false`); a function is
+   *   asked only when the answer is needed, for platforms where asking costs
    */
-  start(outcome: { responseAborted?: boolean } = {}): void {
-    if (this.#state === STARTED) return;
-    this.#state = STARTED;
-    this.#aborted = outcome.responseAborted === true;
-    if (this.#aborted && !this.#runOnAbort) {
-      this.#skipRest();
-      return;
-    }
-    this.#advance();
+  start(outcome?: { responseAborted?: boolean | (() => boolean) }): void {
+    if (this.#started) return;
+    this.#started = true;
+    const aborted = outcome?.responseAborted;
+    if (aborted !== undefined) this.#aborted = aborted;
+    if (!this.#runOnAbort && this.responseAborted) this.#skipRest();
+    else this.#advance();
   }
 
   /** Starts nothing and gives up every task not yet started (counted as skipped). */
   skip(): void {
-    this.#state = STARTED;
+    this.#started = true;
     this.#skipRest();
   }
 
@@ -156,7 +164,7 @@ export class BackgroundTasks {
    *   task those add, has settled (for `waitUntil`); it never rejects
    */
   settled(): Promise<void> {
-    if (this.#state === STARTED && this.#active === 0 && this.#next === this.#tasks.length) {
+    if (this.#started && this.#active === 0 && this.#next === (this.#tasks?.length ?? 0)) {
       return Promise.resolve();
     }
     return new Promise((resolve) => (this.#settledWaiters ??= []).push(resolve));
@@ -171,37 +179,46 @@ export class BackgroundTasks {
 
   /** @internal */
   *_waitingTasks(): Iterable<_Task> {
-    for (let i = this.#next; i < this.#tasks.length; i++) yield this.#tasks[i]!;
+    const tasks = this.#tasks ?? [];
+    for (let i = this.#next; i < tasks.length; i++) yield tasks[i]!;
   }
 
   #advance(): void {
     const tasks = this.#tasks;
-    const runner = this.runner;
-    while (this.#next < tasks.length && (this.#order === "parallel" || this.#active === 0)) {
-      const task = tasks[this.#next]!;
-      tasks[this.#next++] = undefined;
-      this.#active++;
-      runner._enqueue(task);
+    if (tasks !== undefined) {
+      const runner = this.runner;
+      while (this.#next < tasks.length && (this.#parallel || this.#active === 0)) {
+        const task = tasks[this.#next]!;
+        tasks[this.#next++] = undefined;
+        this.#active++;
+        runner._enqueue(task);
+      }
     }
     this.#afterProgress();
   }
 
   #skipRest(): void {
     const tasks = this.#tasks;
-    while (this.#next < tasks.length) {
-      const task = tasks[this.#next]!;
-      tasks[this.#next++] = undefined;
-      this.runner._skip(task);
+    if (tasks !== undefined) {
+      while (this.#next < tasks.length) {
+        const task = tasks[this.#next]!;
+        tasks[this.#next++] = undefined;
+        this.runner._skip(task);
+      }
     }
     this.#afterProgress();
   }
 
   #afterProgress(): void {
-    if (this.#next < this.#tasks.length) return;
-    if (this.#tasks.length > 0) {
-      this.#tasks = [];
-      this.#next = 0;
-      this.runner._release(this);
+    const tasks = this.#tasks;
+    if (tasks !== undefined) {
+      if (this.#next < tasks.length) return;
+      if (tasks.length > 0) {
+        // Everything was handed over: drop the array so a long-lived list keeps nothing.
+        this.#tasks = undefined;
+        this.#next = 0;
+        this.runner._release(this);
+      }
     }
     if (this.#active === 0 && this.#settledWaiters !== undefined) {
       const waiters = this.#settledWaiters;

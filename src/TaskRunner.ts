@@ -33,6 +33,13 @@ export interface TaskRunnerEvents {
 /** What `start`, `success`, `drop` and `skip` listeners receive: the task's context. */
 export type TaskEventInfo = Pick<TaskErrorInfo, "name" | "attempt" | "request">;
 
+/** A request's task list while it holds waiting tasks, linked without allocation. */
+interface _Holder {
+  _prevHeld: _Holder | undefined;
+  _nextHeld: _Holder | undefined;
+  _waitingTasks(): Iterable<_Task>;
+}
+
 type Listeners = { [E in keyof TaskRunnerEvents]: TaskRunnerEvents[E][] };
 
 const defaultRetryDelay = (retry: number): number => Math.min(100 * 2 ** (retry - 1), 30_000);
@@ -70,7 +77,7 @@ export class TaskRunner {
   #pumping = false;
   readonly #running = new Set<_Task>();
   readonly #delayed = new Set<_Task>();
-  readonly #holders = new Set<{ _waitingTasks(): Iterable<_Task> }>();
+  #held: _Holder | undefined = undefined;
   #listeners: Partial<Listeners> = {};
   #drainWaiters: (() => void)[] = [];
 
@@ -266,13 +273,20 @@ export class TaskRunner {
   }
 
   /** Registers a request's task list so `drain()` can name its waiting tasks. @internal */
-  _hold(holder: { _waitingTasks(): Iterable<_Task> }): void {
-    this.#holders.add(holder);
+  _hold(holder: _Holder): void {
+    holder._prevHeld = undefined;
+    holder._nextHeld = this.#held;
+    if (this.#held !== undefined) this.#held._prevHeld = holder;
+    this.#held = holder;
   }
 
   /** @internal */
-  _release(holder: { _waitingTasks(): Iterable<_Task> }): void {
-    this.#holders.delete(holder);
+  _release(holder: _Holder): void {
+    const { _prevHeld: prev, _nextHeld: next } = holder;
+    if (prev !== undefined) prev._nextHeld = next;
+    else if (this.#held === holder) this.#held = next;
+    if (next !== undefined) next._prevHeld = prev;
+    holder._prevHeld = holder._nextHeld = undefined;
   }
 
   /** Moves a waiting task to the run queue. @internal */
@@ -484,7 +498,9 @@ export class TaskRunner {
     for (const task of this.#running) add(task, "running");
     for (let i = this.#head; i < this.#queue.length; i++) add(this.#queue[i]!, "queued");
     for (const task of this.#delayed) add(task, "queued");
-    for (const holder of this.#holders) for (const task of holder._waitingTasks()) add(task, "waiting");
+    for (let holder = this.#held; holder !== undefined; holder = holder._nextHeld) {
+      for (const task of holder._waitingTasks()) add(task, "waiting");
+    }
     return list;
   }
 }

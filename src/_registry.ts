@@ -1,4 +1,4 @@
-import type { BackgroundTasks } from "./BackgroundTasks.ts";
+import type { BackgroundTasks, BackgroundTasksInit } from "./BackgroundTasks.ts";
 
 /**
  * The request's tasks live on the request itself under this symbol: a lookup
@@ -7,4 +7,9 @@ import type { BackgroundTasks } from "./BackgroundTasks.ts";
  */
 export const _kTasks: unique symbol = Symbol.for("@background/tasks.tasks");
 
-export type _Registered = { [_kTasks]?: BackgroundTasks };
+/**
+ * A wrapper stores its shared options under the symbol; the first
+ * `getBackgroundTasks` replaces them with the request's list, so a request
+ * that adds no task allocates nothing.
+ */
+export type _Registered = { [_kTasks]?: BackgroundTasks | BackgroundTasksInit };

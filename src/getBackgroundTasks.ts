@@ -1,4 +1,4 @@
-import type { BackgroundTasks } from "./BackgroundTasks.ts";
+import { BackgroundTasks } from "./BackgroundTasks.ts";
 import { _kTasks, type _Registered } from "./_registry.ts";
 
 /**
@@ -25,13 +25,17 @@ import { _kTasks, type _Registered } from "./_registry.ts";
  * ```
  */
 export function getBackgroundTasks(request: Request): BackgroundTasks {
-  const tasks = (request as _Registered | null | undefined)?.[_kTasks];
-  if (tasks === undefined) {
+  const registered = request as _Registered | null | undefined;
+  const value = registered?.[_kTasks];
+  if (value instanceof BackgroundTasks) return value;
+  if (value === undefined) {
     throw new TypeError(
       "getBackgroundTasks(request): no background tasks for this request. Wrap the fetch handler " +
         "with withBackgroundTasks(handler) (or use the Elysia plugin), and pass the Request the " +
         "server gave you: a clone or new Request(...) is a different object.",
     );
   }
+  const tasks = new BackgroundTasks(value, request);
+  registered![_kTasks] = tasks;
   return tasks;
 }

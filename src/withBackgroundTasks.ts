@@ -1,8 +1,8 @@
 import type { BackgroundTasksOptions, FetchHandler } from "./types.ts";
-import { BackgroundTasks, defaultTaskRunner } from "./BackgroundTasks.ts";
+import { BackgroundTasks, type BackgroundTasksInit, defaultTaskRunner } from "./BackgroundTasks.ts";
 import type { TaskRunner } from "./TaskRunner.ts";
 import { _kTasks, type _Registered } from "./_registry.ts";
-import { runAfterResponse } from "./runAfterResponse.ts";
+import { _runAfterResponse } from "./runAfterResponse.ts";
 
 /** Options of {@link withBackgroundTasks}. */
 export interface WithBackgroundTasksOptions extends BackgroundTasksOptions {
@@ -49,7 +49,12 @@ export function withBackgroundTasks<H extends FetchHandler>(handler: H, options:
   }
   const runner = options.runner ?? defaultTaskRunner;
   const runOnHandlerError = options.runOnHandlerError ?? true;
-  const init = { runner, order: options.order, stopOnError: options.stopOnError, runOnAbort: options.runOnAbort };
+  const init: BackgroundTasksInit = {
+    runner,
+    order: options.order,
+    stopOnError: options.stopOnError,
+    runOnAbort: options.runOnAbort,
+  };
   // Constructing once validates the options here rather than on the first request.
   void new BackgroundTasks(init);
 
@@ -58,44 +63,53 @@ export function withBackgroundTasks<H extends FetchHandler>(handler: H, options:
     const args = arguments;
     const registered = request as _Registered;
     if (registered?.[_kTasks] !== undefined) return handler.apply(this, args as never); // an outer wrapper owns them
-    const tasks = new BackgroundTasks({ ...init, request });
-    registered[_kTasks] = tasks;
-
-    const handOver = (response: unknown): unknown => {
-      if (tasks.size === 0 || !(response instanceof Response)) {
-        tasks.start();
-        return response;
-      }
-      const stored = tasks.stored();
-      if (stored !== undefined) {
-        return stored.then(
-          () => runAfterResponse(tasks, response, ...Array.prototype.slice.call(args, 1)),
-          (error: unknown) => {
-            tasks.skip();
-            return _storeFailed(error);
-          },
-        );
-      }
-      return runAfterResponse(tasks, response, ...Array.prototype.slice.call(args, 1));
-    };
-    const failed = (error: unknown): never => {
-      if (runOnHandlerError) tasks.start();
-      else tasks.skip();
-      throw error;
-    };
-
+    registered[_kTasks] = init;
     let result: unknown;
     try {
       result = handler.apply(this, args as never);
     } catch (error) {
-      return failed(error);
+      return _handlerFailed(request, runOnHandlerError, error);
     }
-    if (result instanceof Response) return handOver(result);
-    if (result !== null && typeof result === "object" && typeof (result as PromiseLike<unknown>).then === "function") {
-      return Promise.resolve(result as PromiseLike<unknown>).then(handOver, failed);
+    if (result !== null && typeof result === "object" && !(result instanceof Response) &&
+      typeof (result as PromiseLike<unknown>).then === "function") {
+      return Promise.resolve(result as PromiseLike<unknown>).then(
+        (response) => _handOver(request, response, args),
+        (error: unknown) => _handlerFailed(request, runOnHandlerError, error),
+      );
     }
-    return handOver(result);
+    return _handOver(request, result, args);
   } as H;
+}
+
+/** The request's list, if the handler added a task (otherwise none was made). */
+function _tasksOf(request: Request): BackgroundTasks | undefined {
+  const value = (request as _Registered)[_kTasks];
+  return value instanceof BackgroundTasks ? value : undefined;
+}
+
+function _handOver(request: Request, response: unknown, args: ArrayLike<unknown>): unknown {
+  const tasks = _tasksOf(request);
+  if (tasks === undefined) return response;
+  if (tasks.size === 0 || !(response instanceof Response)) {
+    tasks.start();
+    return response;
+  }
+  const stored = tasks.stored();
+  if (stored === undefined) return _runAfterResponse(tasks, response, args, 1, request);
+  return stored.then(
+    () => _runAfterResponse(tasks, response, args, 1, request),
+    (error: unknown) => {
+      tasks.skip();
+      return _storeFailed(error);
+    },
+  );
+}
+
+function _handlerFailed(request: Request, runOnHandlerError: boolean, error: unknown): never {
+  const tasks = _tasksOf(request);
+  if (runOnHandlerError) tasks?.start();
+  else tasks?.skip();
+  throw error;
 }
 
 /** The answer when a durable runner could not store the request's tasks: the work was not accepted. */
