@@ -48,6 +48,24 @@ describe("withBackgroundTasks", () => {
     assert.deepEqual(seen, ["app", "http://localhost/x", env, ctx]);
   });
 
+  it("passes any number of extra arguments through, and counts them exactly", async () => {
+    const runner = new TaskRunner();
+    for (const extra of [[], [1], [1, 2], [1, 2, 3], [1, 2, 3, 4, 5]]) {
+      let seen: unknown[] = [];
+      let ran = false;
+      const handler = withBackgroundTasks(function (request: Request, ...rest: unknown[]) {
+        // deno-lint-ignore prefer-rest-params
+        seen = [arguments.length, ...rest];
+        getBackgroundTasks(request).addTask(() => void (ran = true));
+        return new Response(null, { status: 204 });
+      }, { runner });
+      await handler(new Request("http://localhost/"), ...extra);
+      await runner.drain();
+      assert.deepEqual(seen, [extra.length + 1, ...extra]);
+      assert.ok(ran);
+    }
+  });
+
   it("starts tasks only after a streamed body has been read to the end", async () => {
     const runner = new TaskRunner();
     const log: string[] = [];
