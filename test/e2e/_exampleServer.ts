@@ -16,6 +16,8 @@ export interface ExampleServer {
   output(): string;
   /** Resolves with the output once it matches `pattern`; rejects after `timeoutMs`. */
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Sends `signal` to the server's process group (npm, its shell and Bun alike). */
+  signal(signal: NodeJS.Signals): void;
   /** Resolves when the process exits. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Kills the server (if still running) and removes its DATA_DIR. */
@@ -33,6 +35,7 @@ export async function startExample(env: Record<string, string> = {}, options: { 
     cwd: options.cwd ?? root,
     env: { ...clean, PORT: "0", DATA_DIR: dataDir, NO_COLOR: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    detached: true, // its own process group, so `npm start`'s grandchild gets signals too
   });
   let text = "";
   const listeners = new Set<() => void>();
@@ -74,18 +77,23 @@ export async function startExample(env: Record<string, string> = {}, options: { 
       check();
     });
 
-  const close = async (): Promise<void> => {
-    if (!exitedYet) {
-      child.kill("SIGKILL");
-      await exited;
+  const signal = (name: NodeJS.Signals): void => {
+    try {
+      process.kill(-child.pid!, name);
+    } catch {
+      // already gone
     }
+  };
+  const close = async (): Promise<void> => {
+    signal("SIGKILL");
+    if (!exitedYet) await exited;
     await rm(dataDir, { recursive: true, force: true });
   };
 
   try {
     const started = await waitForOutput(/listening on (http:\/\/\S+)/);
     const base = /listening on (http:\/\/\S+)/.exec(started)![1]!;
-    return { base, dataDir, child, output: () => text, waitForOutput, exited, close };
+    return { base, dataDir, child, output: () => text, waitForOutput, signal, exited, close };
   } catch (error) {
     await close();
     throw error;

@@ -1,0 +1,122 @@
+// The example server's lifecycle: `npm start` on a fresh clone with no
+// configuration, graceful shutdown on SIGINT/SIGTERM (stop accepting, drain
+// with a deadline, print what was left, exit 0), and a second signal.
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createServer } from "node:net";
+import { mkdtemp, readFile, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { eventually, type ExampleServer, root, startExample } from "./_exampleServer.ts";
+
+const servers: ExampleServer[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  await Promise.all(servers.map((server) => server.close()));
+  for (const cleanup of cleanups) await cleanup();
+});
+
+function portIsFree(port: number): Promise<boolean> {
+  const probe = createServer();
+  return new Promise((resolve) => {
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+}
+
+async function uploadCsv(base: string, csv: string): Promise<string> {
+  const form = new FormData();
+  form.set("file", new Blob([csv], { type: "text/csv" }), "rows.csv");
+  const response = await fetch(`${base}/upload`, { method: "POST", body: form });
+  assert.equal(response.status, 202);
+  return (await response.json()).id;
+}
+
+function bigCsv(rows: number): string {
+  let csv = "id,name\n";
+  for (let i = 0; i < rows; i++) csv += `${i},name ${i}\n`;
+  return csv;
+}
+
+test("npm start on a fresh clone works with no configuration", async (t) => {
+  if (!(await portIsFree(3000))) {
+    t.skip("port 3000 (the default PORT) is in use on this machine");
+    return;
+  }
+  const clone = await mkdtemp(join(tmpdir(), "bg-clone-"));
+  cleanups.push(() => rm(clone, { recursive: true, force: true }));
+  execFileSync("git", ["clone", "--quiet", "--no-hardlinks", root, clone]);
+  await symlink(join(root, "node_modules"), join(clone, "node_modules"), "dir");
+  execFileSync("npm", ["run", "--silent", "build"], { cwd: clone }); // what `npm ci` runs as "prepare"
+
+  // Empty PORT and DATA_DIR count as unset: the defaults apply (3000, <clone>/data).
+  const bare = await startExample({ PORT: "", DATA_DIR: "" }, { command: ["npm", "start", "--silent"], cwd: clone });
+  servers.push(bare);
+  assert.equal(bare.base, "http://127.0.0.1:3000");
+  const answer = await fetch(`${bare.base}/send-notification/ada@example.com`, { method: "POST" });
+  assert.equal(answer.status, 200);
+  const log = await eventually(
+    () => readFile(join(clone, "data", "log.txt"), "utf8").then((text) => (text.includes("ada@example.com") ? text : undefined), () => undefined),
+    "the log line in <clone>/data/log.txt",
+  );
+  assert.match(log, /Sending notification to ada@example.com/);
+  assert.equal((await fetch(`${bare.base}/swagger`)).status, 200);
+  bare.signal("SIGTERM");
+  await bare.waitForOutput(/All background tasks finished/);
+});
+
+test("SIGTERM: stops accepting, waits for background tasks, exits 0", async () => {
+  const server = await startExample();
+  servers.push(server);
+  const answers = await Promise.all(["a", "b", "c"].map((name) =>
+    fetch(`${server.base}/send-notification/${name}@example.com`, { method: "POST" }).then((r) => r.status)
+  ));
+  assert.deepEqual(answers, [200, 200, 200]);
+  const id = await uploadCsv(server.base, bigCsv(200_000));
+  server.signal("SIGTERM");
+  await server.waitForOutput(/SIGTERM: not accepting new connections/);
+  const exit = await server.exited;
+  assert.deepEqual(exit, { code: 0, signal: null });
+  assert.match(server.output(), /All background tasks finished/);
+  await assert.rejects(fetch(`${server.base}/tasks`), "no longer accepting connections");
+  const log = await readFile(join(server.dataDir, "log.txt"), "utf8");
+  assert.equal(log.trim().split("\n").length, 3);
+  assert.ok(id);
+});
+
+test("the drain deadline passes: what was left is printed, exit 0", async () => {
+  const server = await startExample({ SHUTDOWN_TIMEOUT_MS: "200", TASK_CONCURRENCY: "1" });
+  servers.push(server);
+  await uploadCsv(server.base, bigCsv(1_000_000));
+  await eventually(async () => {
+    const { stats } = await (await fetch(`${server.base}/tasks`)).json();
+    return stats.running === 1 ? true : undefined;
+  }, "the CSV task to run");
+  assert.equal((await fetch(`${server.base}/send-notification/late@example.com`, { method: "POST" })).status, 200);
+  server.signal("SIGINT");
+  const exit = await server.exited;
+  assert.deepEqual(exit, { code: 0, signal: null });
+  const output = server.output();
+  assert.match(output, /2 background task\(s\) did not finish in time:/);
+  assert.match(output, /- process-csv \(running\) for POST \/upload/);
+  assert.match(output, /- write-log \(queued\) for POST \/send-notification\/late@example.com/);
+});
+
+test("a second signal exits at once", async () => {
+  const server = await startExample({ SHUTDOWN_TIMEOUT_MS: "30000", TASK_CONCURRENCY: "1" });
+  servers.push(server);
+  await uploadCsv(server.base, bigCsv(1_000_000));
+  await eventually(async () => {
+    const { stats } = await (await fetch(`${server.base}/tasks`)).json();
+    return stats.running === 1 ? true : undefined;
+  }, "the CSV task to run");
+  server.signal("SIGTERM");
+  await server.waitForOutput(/SIGTERM: not accepting/);
+  const signalledAt = Date.now();
+  server.signal("SIGTERM");
+  const exit = await server.exited;
+  assert.ok(Date.now() - signalledAt < 2_000, "exits at once");
+  assert.equal(exit.code, 1);
+  assert.match(server.output(), /SIGTERM again: exiting now/);
+});
