@@ -43,7 +43,12 @@ function validationMessage(error: unknown): string {
 export const jsonErrors = new Elysia({ name: "example/json-errors" }).onError({ as: "global" }, (ctx) => {
   const { code, error, request } = ctx;
   const reply = (status: number, message: string): Response => Response.json(errorBody(status, message), { status });
-  if (error instanceof HttpError) return reply(error.status, error.message);
+  // Elysia wraps errors thrown by parsers in a ParseError; the HttpError is its cause.
+  const cause = (error as { cause?: unknown }).cause;
+  if (error instanceof HttpError || cause instanceof HttpError) {
+    const known = error instanceof HttpError ? error : cause as HttpError;
+    return reply(known.status, known.message);
+  }
   if (error instanceof TaskQueueFullError) return reply(503, "The server has too much background work queued; try again in a few seconds.");
   switch (code) {
     case "VALIDATION":

@@ -118,7 +118,7 @@ test("unreachable SMTP: retried with backoff, then reported; the response is una
   await server.waitForOutput(/"msg":"background task failed".*"task":"send-welcome-email"/);
 });
 
-test("no configuration: mail lands in the local outbox, newest first; invalid input is a 422 JSON", async () => {
+test("no configuration: mail lands in the local outbox, newest first; invalid input is a JSON error", async () => {
   const server = await startExample();
   servers.push(server);
   for (const name of ["first", "second"]) {
@@ -141,6 +141,12 @@ test("no configuration: mail lands in the local outbox, newest first; invalid in
   const missing = await register(server.base, { email: "x@example.com" });
   assert.equal(missing.status, 422);
   assert.match(missing.json.message, /username/);
+  const huge = await register(server.base, { email: "x@example.com", username: "x".repeat(70_000) });
+  assert.equal(huge.status, 413);
+  assert.match(huge.json.message, /larger than 65536 bytes/);
+  const broken = await fetch(`${server.base}/register`, { method: "POST", headers: { "content-type": "application/json" }, body: "{" });
+  assert.equal(broken.status, 400);
+  assert.match((await broken.json()).message, /JSON/);
 });
 
 test("the notification log keeps every line whole under 300 concurrent requests", async () => {
