@@ -86,7 +86,7 @@ for (const runtime of ["bun", "deno"] as const) {
         `figure: ${runtime} core load (wrk -t2 -c${connections} -d4s): ${figures.requests} requests, ${perSecond} req/s, ` +
           `p99 ${(figures.p99_us! / 1000).toFixed(1)} ms, peak RSS ${mb(report.peakRssBytes)}`,
       );
-      assert.ok(figures.requests! >= 20_000, `a real load: ${figures.requests} requests`);
+      assert.ok(figures.requests! >= 5_000, `a real load: ${figures.requests} requests`);
       assert.equal(figures.status, 0, "no non-2xx answers");
       assert.equal(figures.connect! + figures.read! + figures.write! + figures.timeout!, 0, `socket errors: ${summary}`);
       // wrk stops with up to one request in flight per connection: those were handled but not counted by wrk.
