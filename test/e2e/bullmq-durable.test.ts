@@ -1,0 +1,160 @@
+// Durable tasks on a real Redis (Debian's redis-server, started here): the
+// web process runs under Bun with a BullMQTaskRunner, workers under Bun and
+// Node with createTaskWorker. Covers: exactly once after the response,
+// refusal at the call, kill -9 of the web process, kill -9 of a worker.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  type Child,
+  freshScope,
+  inspectQueue,
+  readRecords,
+  type RedisServer,
+  startRedis,
+  startWeb,
+  startWorker,
+  unfinishedJobs,
+  waitFor,
+  workerPid,
+} from "../fixtures/bullmq/_setup.ts";
+
+describe("durable tasks on BullMQ", { timeout: 120_000 }, () => {
+  let redis: RedisServer;
+  const children: Child[] = [];
+  const cleanups: (() => unknown)[] = [];
+  const track = <T extends Child>(child: T): T => (children.push(child), child);
+
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await Promise.all(children.map((child) => child.stop()));
+    for (const cleanup of cleanups) await cleanup();
+    await redis?.stop();
+  });
+
+  function scope(label: string): { queueName: string; recordDir: string; env: Record<string, string> } {
+    const { queueName, recordDir, cleanup } = freshScope(label);
+    cleanups.push(cleanup);
+    return { queueName, recordDir, env: { REDIS_URL: redis.url, QUEUE_NAME: queueName, RECORD_DIR: recordDir } };
+  }
+
+  it("runs a task added in a request exactly once, in a worker, after the response completed", async () => {
+    const { queueName, recordDir, env } = scope("once");
+    const [web, worker] = await Promise.all([startWeb(env), startWorker(env)]);
+    track(web);
+    track(worker);
+    const queue = inspectQueue(redis.url, queueName);
+    cleanups.push(() => queue.close());
+
+    const response = await fetch(`${web.url}/gated/g1`);
+    assert.equal(response.status, 200);
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    assert.equal(decoder.decode((await reader.read()).value), "first\n");
+
+    // Answered, body still open: the job is already in Redis, delayed, and nothing ran.
+    const delayed = await queue.getJobs(["delayed"]);
+    assert.equal(delayed.length, 1, "stored before the response was sent");
+    assert.equal(delayed[0]!.name, "record-run");
+    assert.deepEqual(delayed[0]!.data.args, ["g1"]);
+    // An observation window: a worker that started tasks early would have done it by now.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.deepEqual(readRecords(recordDir), [], "no run while the body is still being sent");
+    assert.equal(await queue.getJobState(delayed[0]!.id!), "delayed");
+
+    const releasedAt = Date.now();
+    assert.equal(await (await fetch(`${web.url}/release/g1`)).text(), "released");
+    let rest = "";
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += decoder.decode(chunk.value);
+    assert.equal(rest, "last\n");
+
+    await waitFor("the job to complete", async () => (await queue.getJobCounts("completed")).completed === 1);
+    assert.equal(await unfinishedJobs(queue), 0);
+    const records = readRecords(recordDir);
+    assert.equal(records.length, 1, `exactly one run: ${JSON.stringify(records)}`);
+    const [run] = records;
+    assert.equal(run!.id, "g1");
+    assert.equal(run!.pid, workerPid(worker), "ran in the worker");
+    assert.equal(run!.attempt, 1);
+    assert.equal(run!.jobId, delayed[0]!.id);
+    assert.match(run!.url ?? "", /\/gated\/g1$/, "the task knows its request");
+    assert.ok(run!.at >= releasedAt, "started only after the last byte was released");
+  });
+
+  it("refuses a plain function or non-JSON arguments at the call", async () => {
+    const { env } = scope("refuse");
+    const web = track(await startWeb(env));
+    const plain = await fetch(`${web.url}/refused/plain`);
+    assert.equal(plain.status, 400);
+    assert.match((await plain.json()).error, /plain function.*defineTask/);
+    const date = await fetch(`${web.url}/refused/date`);
+    assert.equal(date.status, 400);
+    assert.match((await date.json()).error, /argument 1 is a Date.*JSON/);
+  });
+
+  it("still runs the task when the web process is killed (-9) right after it answered", async () => {
+    const { queueName, recordDir, env } = scope("webkill");
+    const recoverAfterMs = 1_500;
+    const web = track(await startWeb({ ...env, RECOVER_AFTER_MS: String(recoverAfterMs) }));
+    const queue = inspectQueue(redis.url, queueName);
+    cleanups.push(() => queue.close());
+
+    // One response still streaming (its job was never promoted), one complete.
+    const open = await fetch(`${web.url}/gated/k1`);
+    assert.equal(open.status, 200);
+    const done = await fetch(`${web.url}/task/k2`);
+    assert.equal(await done.text(), "ok");
+    web.process.kill("SIGKILL");
+    await web.exited;
+    await open.body!.cancel().catch(() => {});
+    const killedAt = Date.now();
+
+    const worker = track(await startWorker(env));
+    await waitFor("both tasks to run", () => {
+      const ids = new Set(readRecords(recordDir).map((r) => r.id));
+      return ids.has("k1") && ids.has("k2");
+    }, recoverAfterMs + 10_000);
+    assert.ok(Date.now() - killedAt < recoverAfterMs + 10_000);
+    await waitFor("the queue to empty", async () => (await unfinishedJobs(queue)) === 0);
+    const records = readRecords(recordDir);
+    assert.deepEqual(records.map((r) => r.id).sort(), ["k1", "k2"], "each ran once");
+    assert.ok(records.every((r) => r.pid === workerPid(worker)));
+  });
+
+  it("runs a task again in another worker when its worker is killed (-9) mid-task", async () => {
+    const { queueName, recordDir, env } = scope("workerkill");
+    // Low lock and stalled-check times so the takeover happens within seconds.
+    const workerEnv = { ...env, CONCURRENCY: "1", LOCK_DURATION: "1000", STALLED_INTERVAL: "500" };
+    const [web, first, second] = await Promise.all([
+      startWeb(env),
+      startWorker(workerEnv, "bun"),
+      startWorker(workerEnv, "node"),
+    ]);
+    for (const child of [web, first, second]) track(child);
+    const queue = inspectQueue(redis.url, queueName);
+    cleanups.push(() => queue.close());
+
+    assert.equal(await (await fetch(`${web.url}/slow/s1?ms=2000`)).text(), "ok");
+    const started = await waitFor("the task to start", () => readRecords(recordDir).find((r) => r.kind === "start"));
+    const victim = [first, second].find((w) => workerPid(w) === started.pid)!;
+    const survivor = victim === first ? second : first;
+    victim.process.kill("SIGKILL");
+    await victim.exited;
+    const killedAt = Date.now();
+
+    const finished = await waitFor(
+      "another worker to run it to the end",
+      () => readRecords(recordDir).find((r) => r.kind === "done"),
+      20_000,
+    );
+    const takeoverMs = Date.now() - killedAt;
+    assert.equal(finished.pid, workerPid(survivor), "the surviving worker ran it");
+    assert.ok(takeoverMs < 12_000, `taken over within a bounded time (${takeoverMs} ms)`);
+    const starts = readRecords(recordDir).filter((r) => r.kind === "start");
+    assert.deepEqual(starts.map((r) => r.pid), [victim, survivor].map(workerPid), "started twice: at least once, not exactly once");
+    assert.equal(starts[1]!.attempt, 2, "the second run knows it is a second attempt");
+    assert.equal(starts[1]!.jobId, starts[0]!.jobId, "same job id: usable as an idempotency key");
+    await waitFor("the job to complete", async () => (await queue.getJobCounts("completed")).completed === 1);
+  });
+});
