@@ -27,6 +27,7 @@ import { BackgroundTasks, defaultTaskRunner } from "./BackgroundTasks.ts";
 import { TaskRunner } from "./TaskRunner.ts";
 import { TaskQueueFullError } from "./errors.ts";
 import { runAfterResponse } from "./runAfterResponse.ts";
+import { getBackgroundTasks } from "./getBackgroundTasks.ts";
 import { _kTasks, type _Registered } from "./_registry.ts";
 
 /** Options of the {@link backgroundTasks} plugin. */
@@ -141,9 +142,9 @@ export function backgroundTasks(options: TaskRunner | ElysiaBackgroundTasksOptio
       const tracked = request as _Tracked;
       const state = tracked[kState];
       if (state) return { backgroundTasks: state.tasks };
-      const outer = tracked[_kTasks];
-      if (outer !== undefined) return { backgroundTasks: outer }; // withBackgroundTasks(app.fetch) owns them
-      const tasks = new BackgroundTasks({ ...init, request });
+      // withBackgroundTasks(app.fetch) owns them (it stores its options until a list is needed).
+      if (tracked[_kTasks] !== undefined) return { backgroundTasks: getBackgroundTasks(request) };
+      const tasks = new BackgroundTasks(init, request);
       tracked[_kTasks] = tasks;
       tracked[kState] = { tasks, server, runOnHandlerError, failed: false, handedOver: false };
       if (state === undefined) _startUnwrapped(tasks, request, server);
