@@ -3,8 +3,9 @@
 //   npm run bench -- --only=cost,latency     sections to run: cost, seed, latency, runner, csv
 //   npm run bench -- --quick                 smoke run: 2 short rounds, small sizes (results not kept)
 //   npm run bench -- --pairs=7 --duration=5  rounds per comparison, seconds per load run
-// Writes bench/results/latest.json and bench/results/chart.svg (a full run of every section), or
-// bench/results/<name>.json.tmp for partial and quick runs. See bench/README.md.
+//   npm run bench -- --no-build              do not rebuild dist/ even when src/ is newer
+// Writes bench/results/latest.json, chart.svg and summary.md (a full run of every section), or
+// bench/results/<name>.json.tmp (+ .svg.tmp, .md.tmp) for partial and quick runs. See bench/README.md.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem, release } from "node:os";
@@ -30,7 +31,7 @@ const value = (name, fallback) => {
   return found?.includes("=") ? found.slice(found.indexOf("=") + 1) : fallback;
 };
 if (flag("help")) {
-  console.log(readFileSync(new URL(import.meta.url), "utf8").split("\n").slice(1, 8).join("\n").replaceAll("// ", ""));
+  console.log(readFileSync(new URL(import.meta.url), "utf8").split("\n").slice(1, 9).join("\n").replaceAll("// ", ""));
   process.exit(0);
 }
 const quick = Boolean(flag("quick"));
@@ -53,6 +54,18 @@ const ctx = {
   connections: Number(value("connections", 32)),
   log: (line) => console.log(line),
 };
+
+// Bun and Node import the package from dist/: rebuild it when any source is newer.
+if (!flag("no-build")) {
+  const { existsSync, readdirSync, statSync } = await import("node:fs");
+  const newest = (dir) => Math.max(0, ...readdirSync(join(root, dir)).map((f) => statSync(join(root, dir, f)).mtimeMs));
+  const built = existsSync(join(root, "dist", "mod.js")) ? statSync(join(root, "dist", "mod.js")).mtimeMs : 0;
+  if (newest("src") > built) {
+    console.log("src/ is newer than dist/: npm run build");
+    const build = spawnSync(process.execPath, [join(root, "scripts", "build.mjs")], { cwd: root, stdio: "inherit" });
+    if (build.status !== 0) process.exit(build.status ?? 1);
+  }
+}
 
 const started = new Date();
 const git = (...args) => spawnSync("git", args, { cwd: root, encoding: "utf8" }).stdout.trim();

@@ -1,7 +1,7 @@
 // Section "runner", run once per runtime by bench/sections/runner.mjs (also runnable by hand:
-//   node --expose-gc --conditions=bun --import tsx bench/runner.bench.ts
+//   node --expose-gc --import tsx bench/runner.bench.ts
 //   bun bench/runner.bench.ts
-//   deno run -A --conditions=bun --v8-flags=--expose-gc bench/runner.bench.ts).
+//   deno run -A --v8-flags=--expose-gc bench/runner.bench.ts).
 // Prints one JSON line (RUNNER_JSON) with:
 // - throughput: tasks/s through addTask → run → drain, for a no-op task and a 1 ms async task, at
 //   concurrency 1, 16 and unbounded; timed with mitata's measure(), rounds interleaved with a

@@ -16,7 +16,8 @@ const result = await autocannon({
 });
 const lat = result.latency;
 console.log("AUTOCANNON_JSON " + JSON.stringify({
-  rps: result.requests.total / (result.duration || o.durationS),
+  rps: (result.requests.total - result.non2xx) / (result.duration || o.durationS),
+  rpsAll: result.requests.total / (result.duration || o.durationS),
   requests: result.requests.total,
   errors: result.errors + result.timeouts,
   non2xx: result.non2xx,

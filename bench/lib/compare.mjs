@@ -1,6 +1,6 @@
 // Interleaved comparisons: every variant's server stays up, and the runs alternate A B A B …
 import { runLoad } from "./load.mjs";
-import { waitIdle } from "./proc.mjs";
+import { cpuMs, waitIdle } from "./proc.mjs";
 import { pairedRatios, summarize } from "./stats.mjs";
 
 /**
@@ -17,8 +17,14 @@ export async function interleave({ variants, pairs, measure, metrics, log, settl
   for (let round = 1; round <= pairs; round++) {
     const parts = [];
     for (const variant of variants) {
+      const cpuBefore = variant.server ? cpuMs(variant.server.pid) : NaN;
       const figures = await measure(variant);
       if (settle && variant.server) figures.settleMs = await waitIdle(variant.server.pid);
+      // Server CPU time per request, background work included: robust to other load on the machine,
+      // which steals wall time (throughput) but not the CPU time a request costs.
+      if (variant.server && figures.requests > 0) {
+        figures.cpuUsPerRequest = ((cpuMs(variant.server.pid) - cpuBefore) * 1000) / figures.requests;
+      }
       runs[variant.name].push(figures);
       parts.push(`${variant.name} ${describe(figures)}`);
     }
@@ -45,6 +51,7 @@ export async function interleave({ variants, pairs, measure, metrics, log, settl
 function describe(f) {
   const bits = [];
   if (f.rps !== undefined) bits.push(`${Math.round(f.rps)} req/s`);
+  if (f.cpuUsPerRequest !== undefined) bits.push(`${f.cpuUsPerRequest.toFixed(1)} µs CPU/req`);
   if (f.latencyMs) bits.push(`p50 ${f.latencyMs.p50.toFixed(2)} ms p99 ${f.latencyMs.p99.toFixed(2)} ms`);
   if (f.errors || f.non2xx) bits.push(`errors ${f.errors} non-2xx ${f.non2xx}`);
   return bits.join(", ");

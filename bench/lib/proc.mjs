@@ -96,7 +96,21 @@ export async function waitIdle(pid, { windowMs = 200, busyMs = 10, timeoutMs = 1
  * The port is passed as $PORT in the environment and replaces an argument spelled "$PORT".
  * @returns {{ pid, port, url, name, stop(): Promise<void>, output(): string }}
  */
-export async function startServer({ name, cmd, args, env = {}, cwd = root, port, readyPath = "/", timeoutMs = 30_000 }) {
+export async function startServer(options) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOnce(options);
+    } catch (error) {
+      // dist/ vanishes for a few seconds whenever someone rebuilds it (npm test, npm run build) on a
+      // shared working tree: wait and try again rather than lose a whole comparison.
+      if (attempt >= 6 || !/Cannot find (module|package)|ERR_MODULE_NOT_FOUND/.test(error.message)) throw error;
+      console.log(`    (${options.name}: a module was missing, dist/ is probably being rebuilt; retrying in 5 s)`);
+      await sleep(5000);
+    }
+  }
+}
+
+async function startServerOnce({ name, cmd, args, env = {}, cwd = root, port, readyPath = "/", timeoutMs = 30_000 }) {
   port ??= await freePort();
   const [command, commandArgs] = pinned("server", cmd, args.map((a) => (a === "$PORT" ? String(port) : a)));
   const child = spawn(command, commandArgs, {

@@ -46,12 +46,15 @@ export async function run(ctx) {
         variants,
         pairs: ctx.pairs,
         log,
-        metrics: ["rps", "latencyMs.p50", "latencyMs.p99"],
+        metrics: ["rps", "cpuUsPerRequest", "latencyMs.p50", "latencyMs.p99"],
         measure: (v) => runLoad({ ...load, url: v.server.url + "/", durationS: ctx.durationS }),
       });
       const ratio = compared.ratios[`${ourMode}/${baseMode}`].rps;
-      log(`    => ${ourMode}/${baseMode} throughput ratio ${ratio.median.toFixed(3)} (${ratio.min.toFixed(3)}–${ratio.max.toFixed(3)}), goal ≥ ${GOAL}`);
-      result.runtimes[target.key] = { label: target.label, baseline: baseMode, ours: ourMode, ratio, ...compared, goalMet: ratio.median >= GOAL };
+      // Capacity from CPU time: (bare CPU per request) / (wrapped CPU per request), per round.
+      const cpu = compared.ratios[`${ourMode}/${baseMode}`].cpuUsPerRequest;
+      const cpuRatio = { median: 1 / cpu.median, min: 1 / cpu.max, max: 1 / cpu.min, n: cpu.n, values: cpu.values.map((v) => 1 / v) };
+      log(`    => ${ourMode}/${baseMode} throughput ratio ${ratio.median.toFixed(3)} (${ratio.min.toFixed(3)}–${ratio.max.toFixed(3)}), goal ≥ ${GOAL}; CPU-time ratio ${cpuRatio.median.toFixed(3)} (${cpuRatio.min.toFixed(3)}–${cpuRatio.max.toFixed(3)})`);
+      result.runtimes[target.key] = { label: target.label, baseline: baseMode, ours: ourMode, ratio, cpuRatio, ...compared, goalMet: ratio.median >= GOAL };
     } catch (error) {
       log(`  ${target.label}: failed: ${error.message}`);
       result.runtimes[target.key] = { label: target.label, error: String(error.message).slice(0, 2000) };

@@ -1,7 +1,7 @@
 // Section "runner": bench/runner.bench.ts on Node, Bun and Deno, each pinned to the server core.
 // Issue 2 goals: ≥ 1,000,000 no-op tasks/s through addTask → run, ≤ 300 heap bytes per queued task.
 import { spawn } from "node:child_process";
-import { pinned, readJsonLine } from "../lib/proc.mjs";
+import { pinned, readJsonLine, sleep } from "../lib/proc.mjs";
 import { formatNumber, pairedRatios, summarize } from "../lib/stats.mjs";
 import { runtimes } from "./runtimes.mjs";
 
@@ -36,7 +36,18 @@ export async function run(ctx) {
     const [cmd, args] = pinned("server", ...rt.command("bench/runner.bench.ts", rt.gcFlags));
     ctx.log(`  ${rt.label}: ${[cmd, ...args].join(" ").replace(/\S*node_modules\/\.bin\//g, "")}`);
     try {
-      const out = await runFile(cmd, args, { BENCH_QUICK: ctx.quick ? "1" : "0", BENCH_ROUNDS: String(ctx.pairs) });
+      let out;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          out = await runFile(cmd, args, { BENCH_QUICK: ctx.quick ? "1" : "0", BENCH_ROUNDS: String(ctx.pairs) });
+          break;
+        } catch (error) {
+          // dist/ vanishes for a few seconds while someone rebuilds it on a shared working tree.
+          if (attempt >= 6 || !/Cannot find (module|package)|ERR_MODULE_NOT_FOUND/.test(error.message)) throw error;
+          ctx.log("    (a module was missing, dist/ is probably being rebuilt; retrying in 5 s)");
+          await sleep(5000);
+        }
+      }
       const raw = readJsonLine(out, "RUNNER_JSON");
       const throughput = {};
       for (const [key, { ours, baseline }] of Object.entries(raw.throughput)) {

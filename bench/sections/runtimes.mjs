@@ -1,7 +1,6 @@
 // How to run a TypeScript file on each runtime, and how to install a missing one.
-// All three load the core from its TypeScript sources: Bun through the package's "bun" export
-// condition, Node (tsx) and Deno by asking for that condition too, so no run depends on a stale or
-// half-rebuilt dist/.
+// Bun and Node load the package as users get it, through package.json "exports" (dist/, which
+// run.mjs rebuilds first when src/ is newer); Deno maps it to src/ with the repository's deno.json.
 import { existsSync } from "node:fs";
 import { bin } from "../lib/proc.mjs";
 
@@ -17,14 +16,14 @@ export const runtimes = {
     label: "Deno",
     available: () => existsSync(bin("deno")),
     install: "npm install -D deno (or see deno.com)",
-    command: (file, flags = []) => [bin("deno"), ["run", "-A", "--conditions=bun", ...flags, file]],
+    command: (file, flags = []) => [bin("deno"), ["run", "-A", ...flags, file]],
     gcFlags: ["--v8-flags=--expose-gc"],
   },
   node: {
     label: "Node",
     available: () => true,
     install: "",
-    command: (file, flags = []) => [process.execPath, [...flags, "--conditions=bun", "--import", "tsx", file]],
+    command: (file, flags = []) => [process.execPath, [...flags, "--import", "tsx", file]],
     gcFlags: ["--expose-gc"],
   },
 };
