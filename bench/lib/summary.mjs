@@ -26,6 +26,15 @@ export function headlines(results) {
       goal: { op: ">=", value: 0.95 },
     });
   }
+  for (const [key, r] of Object.entries(s.cost?.runtimes ?? {})) {
+    headline(list, {
+      group: "costCpu",
+      id: `cost.${key}.cpu`,
+      label: key === "elysia" ? "Elysia plugin ÷ plain route (Bun)" : { bun: "Bun.serve", deno: "Deno.serve", node: "Node (@hono/node-server)" }[key],
+      unit: "×",
+      value: pick(r.cpuRatio),
+    });
+  }
   for (const [key, e] of Object.entries(s.seed?.endpoints ?? {})) {
     headline(list, {
       group: "vsFastapi",
@@ -90,6 +99,7 @@ const scale = (s, k) => ({ median: s.median * k, min: s.min * k, max: s.max * k,
 
 export const shortGroups = {
   cost: "Cost per request (÷ bare)",
+  costCpu: "CPU per request (bare ÷ ours)",
   vsFastapi: "vs FastAPI",
   vsOnAfterResponse: "vs Elysia onAfterResponse",
   latency: "Latency (÷ no task)",
@@ -100,6 +110,7 @@ export const shortGroups = {
 
 export const groups = {
   cost: "Cost per request: throughput with one no-op task ÷ bare handler (same runtime)",
+  costCpu: "Same runs, from the server's CPU time: bare CPU µs per request ÷ ours (less sensitive to a busy machine)",
   vsFastapi: "Seed endpoints: our example server ÷ FastAPI + uvicorn (throughput)",
   vsOnAfterResponse: "Seed endpoints: our plugin ÷ Elysia onAfterResponse, same work (throughput)",
   latency: "Response latency with a slow task ÷ with no task (under load)",
@@ -115,7 +126,7 @@ export function renderSummary(results) {
   const lines = [
     `Run ${meta.date.slice(0, 16).replace("T", " ")} UTC, commit ${meta.commit}${meta.dirty ? " (+ uncommitted changes)" : ""}, \`${meta.command}\`.`,
     `Machine: ${meta.machine.cpu}, ${meta.machine.cores} cores, ${meta.machine.memoryGiB} GiB, shared. ` +
-      `Runtimes: Bun ${meta.runtimes.bun}, ${meta.runtimes.deno}, Node ${meta.runtimes.node}, Python ${meta.runtimes.python}.`,
+      `Runtimes: Bun ${meta.runtimes.bun}, Deno ${meta.runtimes.deno}, Node ${meta.runtimes.node}, Python ${meta.runtimes.python} (FastAPI/uvicorn from Debian).`,
     `Load: ${meta.loadGenerator.name}, 1 thread, ${meta.loadGenerator.connections} connections; ${meta.pinning}. ` +
       `${meta.settings.pairs} interleaved rounds of ${meta.settings.durationS} s per comparison; median (min–max) of the per-round ratios.`,
     "",

@@ -32,5 +32,6 @@ export async function version(runtime) {
   const { spawnSync } = await import("node:child_process");
   const [cmd] = runtimes[runtime].command("x");
   if (runtime === "node") return process.version;
-  return spawnSync(cmd, ["--version"], { encoding: "utf8" }).stdout.split("\n")[0].trim();
+  const line = spawnSync(cmd, ["--version"], { encoding: "utf8" }).stdout.split("\n")[0].trim();
+  return line.match(/\d+\.\d+\.\d+/)?.[0] ?? line;
 }
