@@ -30,7 +30,20 @@ import { runAfterResponse } from "./runAfterResponse.ts";
 import { getBackgroundTasks } from "./getBackgroundTasks.ts";
 import { _kTasks, type _Registered } from "./_registry.ts";
 
-/** Options of the {@link backgroundTasks} plugin. */
+/**
+ * Options of the {@link backgroundTasks} plugin: the runner (or its options)
+ * and the order and error policies of each request's tasks.
+ *
+ * `runOnHandlerError: false` is seen through the plugin's `onError` hook, so
+ * use the plugin before error handlers that answer every error themselves.
+ *
+ * @example
+ * ```ts
+ * import { backgroundTasks } from "@background/tasks/elysia";
+ *
+ * const plugin = backgroundTasks({ runner: { concurrency: 4, retries: 2 }, order: "parallel" });
+ * ```
+ */
 export interface ElysiaBackgroundTasksOptions extends BackgroundTasksOptions {
   /**
    * The runner that executes the tasks, or the options of a new one. Share
@@ -40,13 +53,34 @@ export interface ElysiaBackgroundTasksOptions extends BackgroundTasksOptions {
   readonly runner?: TaskRunner | TaskRunnerOptions;
 }
 
-/** What the plugin adds to the context of every route. */
+/**
+ * What the plugin adds to the context of every route.
+ *
+ * @example
+ * ```ts
+ * import type { BackgroundTasksContext } from "@background/tasks/elysia";
+ *
+ * function notify({ backgroundTasks }: BackgroundTasksContext, email: string): void {
+ *   backgroundTasks.addTask((to: string) => console.log(`notified ${to}`), email);
+ * }
+ * ```
+ */
 export type BackgroundTasksContext = {
   /** This request's tasks: `backgroundTasks.addTask(fn, ...args)` runs `fn(...args)` after the response is sent. */
   readonly backgroundTasks: BackgroundTasks;
 };
 
-/** The type of the plugin instance: an Elysia app that derives `backgroundTasks` for every route. */
+/**
+ * The type of the plugin instance: an Elysia app that derives
+ * `backgroundTasks` for every route.
+ *
+ * @example
+ * ```ts
+ * import { backgroundTasks, type BackgroundTasksPlugin } from "@background/tasks/elysia";
+ *
+ * export const tasksPlugin: BackgroundTasksPlugin = backgroundTasks();
+ * ```
+ */
 export type BackgroundTasksPlugin = Elysia<"", {
   decorator: {};
   store: {};
@@ -54,8 +88,8 @@ export type BackgroundTasksPlugin = Elysia<"", {
   resolve: {};
 }>;
 
-/** The plugin's name in Elysia's dependency list; used with `seed` to skip repeated `.use()`. */
-export const PLUGIN_NAME = "@background/tasks/elysia";
+/** The plugin's name in Elysia's dependency list; with `seed`, repeated `.use()` is skipped. */
+const PLUGIN_NAME = "@background/tasks/elysia";
 
 /** Per request: the tasks this plugin owns, what the server offers to tell when the response was sent. */
 interface _RequestState {
