@@ -67,6 +67,14 @@ export interface BullMQTaskRunnerOptions extends TaskRunnerOptions {
    */
   readonly tasks?: readonly TaskFunction[];
   /**
+   * Tasks that stay in this process even with this runner, run as the plain
+   * `TaskRunner` would: those that need this process's memory or files
+   * (an upload on this machine's disk), or take arguments JSON cannot carry.
+   * Plain functions may be listed too.
+   * @default []
+   */
+  readonly inProcess?: readonly TaskFunction[];
+  /**
    * When Redis cannot store a request's tasks (down, or slower than
    * `storeTimeoutMs`): `"fail"` answers the request with 503 and gives its
    * tasks up; `"in-process"` runs them in this process instead, as the
@@ -173,6 +181,7 @@ export class BullMQTaskRunner extends TaskRunner {
   readonly queue: Queue;
   readonly #ownsQueue: boolean;
   readonly #known: ReadonlySet<string> | undefined;
+  readonly #inProcess: ReadonlySet<TaskFunction>;
   readonly #onUnavailable: UnavailablePolicy;
   readonly #storeTimeoutMs: number;
   readonly #recoverAfterMs: number;
@@ -213,6 +222,7 @@ export class BullMQTaskRunner extends TaskRunner {
       );
     }
     this.#known = options.tasks === undefined ? undefined : new Set(_definedNames("BullMQTaskRunner", options.tasks).keys());
+    this.#inProcess = new Set(options.inProcess ?? []);
     this.#onUnavailable = onUnavailable;
     this.#storeTimeoutMs = storeTimeoutMs;
     this.#recoverAfterMs = recoverAfterMs;
@@ -241,18 +251,20 @@ export class BullMQTaskRunner extends TaskRunner {
   }
 
   /** Validates the task and adds it to Redis as a delayed job; the returned promise settles once Redis has it. */
-  protected override store(task: AcceptedTask): Promise<void> {
+  protected override store(task: AcceptedTask): Promise<void> | undefined {
+    if (this.#inProcess.has(task.fn)) return undefined;
     const definition = taskDefinition(task.fn);
     if (definition === undefined) {
       throw new TypeError(
         `BullMQTaskRunner: "${task.name}" is a plain function, so no worker can find it. Declare it once with ` +
-          `defineTask("${task.fn.name || "my-task"}", fn) and add the returned function.`,
+          `defineTask("${task.fn.name || "my-task"}", fn) and add the returned function, or list it in inProcess: [...].`,
       );
     }
     const name = definition.name;
     if (this.#known !== undefined && !this.#known.has(name)) {
       throw new TypeError(
-        `BullMQTaskRunner: task "${name}" is not in the runner's tasks list, so the workers may not know it. Add it to tasks: [...] here and in the worker.`,
+        `BullMQTaskRunner: task "${name}" is not in the runner's tasks list, so the workers may not know it. ` +
+          `Add it to tasks: [...] here and in the worker, or to inProcess: [...].`,
       );
     }
     const args = _jsonArguments(name, task.args);
@@ -523,7 +535,8 @@ function _checkJson(name: string, value: unknown, path: string, seen: Set<object
   const refuse = (what: string): never => {
     throw new TypeError(
       `BullMQTaskRunner: task "${name}": ${path} is ${what}; a durable task's arguments travel as JSON. ` +
-        `Pass strings, finite numbers, booleans, null, arrays and plain objects (e.g. a date as date.toISOString()).`,
+        `Pass strings, finite numbers, booleans, null, arrays and plain objects (e.g. a date as date.toISOString()), ` +
+        `or list the task in inProcess: [...].`,
     );
   };
   switch (typeof value) {

@@ -15,6 +15,7 @@ import {
   startWorker,
   unfinishedJobs,
   waitFor,
+  webPid,
   workerPid,
 } from "../fixtures/bullmq/_setup.ts";
 
@@ -82,8 +83,8 @@ describe("durable tasks on BullMQ", { timeout: 120_000 }, () => {
     assert.ok(run!.at >= releasedAt, "started only after the last byte was released");
   });
 
-  it("refuses a plain function or non-JSON arguments at the call", async () => {
-    const { env } = scope("refuse");
+  it("refuses a plain function or non-JSON arguments at the call; runs inProcess tasks here", async () => {
+    const { recordDir, env } = scope("refuse");
     const web = track(await startWeb(env));
     const plain = await fetch(`${web.url}/refused/plain`);
     assert.equal(plain.status, 400);
@@ -91,6 +92,10 @@ describe("durable tasks on BullMQ", { timeout: 120_000 }, () => {
     const date = await fetch(`${web.url}/refused/date`);
     assert.equal(date.status, 400);
     assert.match((await date.json()).error, /argument 1 is a Date.*JSON/);
+    assert.equal(await (await fetch(`${web.url}/local/l1`)).text(), "ok");
+    const run = await waitFor("the in-process run", () => readRecords(recordDir).find((r) => r.id === "l1"));
+    assert.equal(run.pid, webPid(web), "a task listed in inProcess runs in the web process");
+    assert.equal(run.jobId, undefined);
   });
 
   it("still runs the task when the web process is killed (-9) right after it answered", async () => {
