@@ -1,7 +1,7 @@
 // Runs every test suite on every runtime, then prints one closing line of counts.
 // Usage: npm test            (everything)
 //        npm test -- unit    (only steps whose name contains "unit")
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
@@ -43,9 +43,8 @@ for (const step of steps) {
   const [cmd, args] = step.cmd ?? step.run(step.files);
   console.log(`\n=== ${step.name}: ${[cmd, ...args].map((a) => a.replace(root, "")).join(" ")}`);
   const started = Date.now();
-  const result = spawnSync(cmd, args, { cwd: root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" }, maxBuffer: 256 * 1024 * 1024 });
-  const output = (result.stdout ?? "") + (result.stderr ?? "");
-  process.stdout.write(output);
+  const result = await run(cmd, args);
+  const output = result.output;
   const counts = countResults(output);
   const ok = result.status === 0;
   if (counts) {
@@ -61,6 +60,21 @@ for (const step of steps) {
     if (counts && counts.failed === 0) totals.failed++;
   }
   console.log(`=== ${step.name}: ${ok ? "ok" : `FAILED (exit ${result.status ?? result.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+// Streams the step's output as it comes (CI shows progress) and keeps it for counting.
+function run(cmd, args) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const keep = (chunk) => {
+      output += chunk;
+      process.stdout.write(chunk);
+    };
+    child.stdout.setEncoding("utf8").on("data", keep);
+    child.stderr.setEncoding("utf8").on("data", keep);
+    child.on("close", (status, signal) => resolve({ status, signal, output }));
+  });
 }
 
 function countResults(text) {
