@@ -52,6 +52,16 @@ export const fetch: typeof app.fetch = withBackgroundTasks(app.fetch, { runner }
 
 // The contract suite also calls `app.fetch` unwrapped and with order "parallel".
 const served = contractVariants(fetch, app.fetch, { runner });
+// The two runtimes this file runs on, typed here so it checks under either one's types.
+declare const Bun: { serve(options: { hostname: string; port: number; fetch: typeof served }): { url: URL } } | undefined;
+declare const Deno: {
+  serve(
+    options: { hostname: string; port: number; onListen(address: { hostname: string; port: number }): void },
+    handler: typeof served,
+  ): unknown;
+};
+declare const process: { env: Record<string, string | undefined> };
+
 const port = Number(process.env.PORT ?? 3000);
 if (typeof Bun !== "undefined") {
   const server = Bun.serve({ hostname: "127.0.0.1", port, fetch: served });

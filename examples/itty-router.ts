@@ -38,6 +38,16 @@ export const fetch: typeof router.fetch = withBackgroundTasks(router.fetch, { ru
 
 // The contract suite also calls `router.fetch` unwrapped and with order "parallel".
 const served = contractVariants(fetch, router.fetch, { runner });
+// The two runtimes this file runs on, typed here so it checks under either one's types.
+declare const Bun: { serve(options: { hostname: string; port: number; fetch: typeof served }): { url: URL } } | undefined;
+declare const Deno: {
+  serve(
+    options: { hostname: string; port: number; onListen(address: { hostname: string; port: number }): void },
+    handler: typeof served,
+  ): unknown;
+};
+declare const process: { env: Record<string, string | undefined> };
+
 const port = Number(process.env.PORT ?? 3000);
 if (typeof Bun !== "undefined") {
   const server = Bun.serve({ hostname: "127.0.0.1", port, fetch: served });

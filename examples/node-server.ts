@@ -12,7 +12,7 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { getRequestListener, type HttpBindings } from "@hono/node-server";
+import { getRequestListener, type Http2Bindings, type HttpBindings } from "@hono/node-server";
 import { getBackgroundTasks, TaskRunner, withBackgroundTasks } from "@background/tasks";
 import { contractRoutes, contractVariants, recordTaskError } from "./_contract.ts";
 
@@ -20,7 +20,7 @@ function writeLog(message: string): void {
   console.log(`[log] ${message}`);
 }
 
-function handle(request: Request, _env: HttpBindings): Response {
+function handle(request: Request, _env: HttpBindings | Http2Bindings): Response {
   const url = new URL(request.url);
   const match = url.pathname.match(/^\/send-notification\/([^/]+)$/);
   if (request.method === "POST" && match) {
