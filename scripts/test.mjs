@@ -25,14 +25,14 @@ const nodeTest = (files) => [process.execPath, ["--import", "tsx", "--test", "--
 const steps = [
   { name: "typecheck", cmd: [process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"]] },
   { name: "typecheck types", cmd: [process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "test/types/tsconfig.json"]] },
-  { name: "doc examples deno", cmd: [bin("deno"), ["test", "-A", "--doc", "src/"]] },
+  { name: "doc examples deno", cmd: [bin("deno"), ["test", "-A", "--config", "deno.test.json", "--doc", "src/"]] },
   { name: "build", cmd: [process.execPath, ["scripts/build.mjs"]] },
   { name: "unit node", files: testFiles("test/unit"), run: nodeTest },
   { name: "unit bun", files: testFiles("test/unit"), run: (files) => [bin("bun"), ["test", "--timeout", "30000", ...files.map((f) => "./" + f)]] },
-  { name: "unit deno", files: testFiles("test/unit"), run: (files) => [bin("deno"), ["test", "-A", "--no-check", ...files]] },
+  { name: "unit deno", files: testFiles("test/unit"), run: (files) => [bin("deno"), ["test", "-A", "--config", "deno.test.json", "--no-check", ...files]] },
   { name: "e2e node", files: testFiles("test/e2e"), run: nodeTest },
   { name: "bun", files: testFiles("test/bun"), run: (files) => [bin("bun"), ["test", "--timeout", "120000", ...files.map((f) => "./" + f)]] },
-  { name: "deno", files: testFiles("test/deno"), run: (files) => [bin("deno"), ["test", "-A", "--no-check", ...files]] },
+  { name: "deno", files: testFiles("test/deno"), run: (files) => [bin("deno"), ["test", "-A", "--config", "deno.test.json", "--no-check", ...files]] },
 ];
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
