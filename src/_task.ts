@@ -3,7 +3,8 @@ import { taskDefinition } from "./defineTask.ts";
 
 /** The part of a request's task list that a task needs from it. */
 export interface _TaskOwner {
-  readonly request: TaskRequestInfo | undefined;
+  /** `{ method, url }` as read while the request was handled. */
+  readonly _requestInfo: TaskRequestInfo | undefined;
   readonly responseAborted: boolean;
   _onTaskDone(task: _Task, failed: boolean): void;
 }
@@ -41,7 +42,7 @@ export class _Task implements AcceptedTask {
   }
 
   get request(): TaskRequestInfo | undefined {
-    return this.owner?.request;
+    return this.owner?._requestInfo;
   }
 
   get responseAborted(): boolean {
