@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Durable background tasks on BullMQ: what they cost and how fast they go.
 //
-//   npm run build && node bench/bullmq.mjs [--rounds 3] [--tasks 3000] [--requests 1500] [--json out.json]
+//   node bench/bullmq.mjs [--rounds 3] [--tasks 3000] [--requests 1500] [--json out.json]
 //
 // Needs Debian's redis-server (/usr/bin/redis-server, or REDIS_SERVER=...) and
 // Bun (node_modules/.bin/bun). It starts its own Redis on a free loopback port
