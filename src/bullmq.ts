@@ -290,9 +290,12 @@ export class BullMQTaskRunner extends TaskRunner {
       if (entry.abandoned) this.#remove(job);
     }, noop);
     const ready = new Promise<Job | undefined>((resolve, reject) => {
+      let settled = false;
       const timer = setTimeout(() => unavailable(new Error(`Redis did not store the job within ${this.#storeTimeoutMs} ms.`)), this.#storeTimeoutMs);
       const unavailable = (cause: unknown): void => {
         clearTimeout(timer);
+        if (settled) return;
+        settled = true;
         entry.abandoned = true;
         if (this.#onUnavailable === "in-process") {
           this.#warn(`could not store task "${name}"; running it in this process instead:`, cause);
@@ -303,6 +306,7 @@ export class BullMQTaskRunner extends TaskRunner {
       };
       added.then((job) => {
         clearTimeout(timer);
+        settled = true;
         resolve(job);
       }, unavailable);
     });
@@ -335,7 +339,7 @@ export class BullMQTaskRunner extends TaskRunner {
     } catch (error) {
       // Not lost: the job is still stored and starts once its delay passes, or a
       // worker already took it.
-      if (!/not in the delayed state|does not exist|Missing key/i.test(String((error as Error)?.message))) {
+      if (!/not in the delayed state|Missing key/i.test(String((error as Error)?.message))) {
         this.#warn(`could not promote job ${job.id} ("${job.name}"); it starts within ${this.#recoverAfterMs} ms instead:`, error);
       }
     }

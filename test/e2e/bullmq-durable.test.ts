@@ -98,6 +98,38 @@ describe("durable tasks on BullMQ", { timeout: 120_000 }, () => {
     assert.equal(run.jobId, undefined);
   });
 
+  it("retries with backoff, times attempts out, and keeps failed jobs for inspection", async () => {
+    const { queueName, recordDir, env } = scope("retry");
+    const [web, worker] = await Promise.all([startWeb({ ...env, RETRY_DELAY_MS: "200" }), startWorker(env)]);
+    track(web);
+    track(worker);
+    const queue = inspectQueue(redis.url, queueName);
+    cleanups.push(() => queue.close());
+
+    for (const path of ["/flaky/once?failures=1", "/flaky/always?failures=9", "/hang/h1"]) {
+      assert.equal(await (await fetch(web.url + path)).text(), "ok");
+    }
+    await waitFor("two jobs to fail and one to complete", async () => {
+      const counts = await queue.getJobCounts("failed", "completed");
+      return counts.failed === 2 && counts.completed === 1;
+    });
+    const records = readRecords(recordDir);
+    const starts = (id: string) => records.filter((r) => r.id === id && r.kind === "start");
+    assert.deepEqual(starts("once").map((r) => r.attempt), [1, 2], "failed once, then succeeded on the retry");
+    assert.ok(records.some((r) => r.id === "once" && r.kind === "done"));
+    assert.deepEqual(starts("always").map((r) => r.attempt), [1, 2, 3], "retries: 2 means 3 attempts");
+    const gaps = starts("always").slice(1).map((r, i) => r.at - starts("always")[i]!.at);
+    assert.ok(gaps.every((gap) => gap >= 200), `each retry waits for the backoff: ${gaps.join(", ")} ms`);
+    assert.deepEqual(starts("h1").map((r) => r.attempt), [1, 2], "a timed-out attempt is retried");
+
+    const failed = new Map((await queue.getFailed()).map((job) => [job.data.args[0], job]));
+    assert.equal(failed.get("always")?.attemptsMade, 3);
+    assert.match(failed.get("always")?.failedReason ?? "", /planned failure on attempt 3/);
+    assert.match(failed.get("h1")?.failedReason ?? "", /did not finish within 300 ms/);
+    assert.match(worker.stderr(), /job .* \("flaky-run"\) failed for good after 3 of 3 attempts/, "reported once, at the end");
+    assert.equal(worker.stderr().match(/"flaky-run"\) failed for good/g)?.length, 1);
+  });
+
   it("still runs the task when the web process is killed (-9) right after it answered", async () => {
     const { queueName, recordDir, env } = scope("webkill");
     const recoverAfterMs = 1_500;
