@@ -15,8 +15,8 @@ const jsr = JSON.parse(readFileSync(join(root, "jsr.json"), "utf8"));
 const entryPoints = Object.keys(pkg.exports as Record<string, unknown>).sort();
 const specifier = (entry: string): string => entry === "." ? pkg.name : `${pkg.name}/${entry.slice(2)}`;
 
-/** Runs a command; on failure the assertion shows its output. */
-function run(cmd: string, args: string[], options: { cwd?: string; timeout?: number } = {}): string {
+/** Runs a command; returns stdout and stderr together (or stdout alone); on failure the assertion shows both. */
+function run(cmd: string, args: string[], options: { cwd?: string; timeout?: number; stdoutOnly?: boolean } = {}): string {
   const result = spawnSync(cmd, args, {
     cwd: options.cwd ?? root,
     encoding: "utf8",
@@ -25,7 +25,7 @@ function run(cmd: string, args: string[], options: { cwd?: string; timeout?: num
   });
   const output = `${result.stdout ?? ""}${result.stderr ?? ""}`;
   assert.equal(result.status, 0, `${cmd} ${args.join(" ")} failed (${result.status ?? result.signal}):\n${output}`);
-  return output;
+  return options.stdoutOnly ? result.stdout : output;
 }
 
 describe("package", () => {
@@ -61,7 +61,8 @@ describe("package", () => {
       assert.ok(existsSync(join(root, "dist/mod.js")), "dist/ is missing: run `npm run build` first (npm test does)");
       rmSync(work, { recursive: true, force: true });
       mkdirSync(work, { recursive: true });
-      const packed = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", work]).replace(/^[^[]*/, ""));
+      // --ignore-scripts: pack the dist/ this test run built; "prepare" would rebuild it under the other tests.
+      const packed = JSON.parse(run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], { stdoutOnly: true }).replace(/^[^[]*/, ""));
       tarball = join(work, packed[0].filename);
       files = (packed[0].files as { path: string }[]).map((f) => f.path).sort();
     });
