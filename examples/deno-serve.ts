@@ -6,10 +6,10 @@
  *   PORT=3000 deno run --allow-net --allow-env examples/deno-serve.ts
  *   curl -X POST http://127.0.0.1:3000/send-notification/ada@example.com
  *
- * `examples/deno.json` maps "@background/tasks" to ../src/mod.ts; a project of
- * your own imports "jsr:@background/tasks" instead (or maps it in deno.json).
+ * The import is the package's JSR name, as in your own project; here
+ * `examples/deno.json` maps "jsr:@background/tasks" to the local ../src/mod.ts.
  */
-import { getBackgroundTasks, TaskRunner, withBackgroundTasks } from "@background/tasks";
+import { getBackgroundTasks, TaskRunner, withBackgroundTasks } from "jsr:@background/tasks";
 import { contractRoutes, contractVariants, recordTaskError } from "./_contract.ts";
 
 function writeLog(message: string): void {
