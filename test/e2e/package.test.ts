@@ -39,9 +39,9 @@ describe("package", () => {
   });
 
   it("deno publish --dry-run passes (no slow types)", () => {
-    // --config jsr.json: the root deno.json (for `deno test --doc`) has no name, and deno
-    // publish prefers it over jsr.json unless told.
-    const output = run(bin("deno"), ["publish", "--dry-run", "--allow-dirty", "--config", "jsr.json"], { timeout: 180_000 });
+    // The plain command, as a release would run it: it must find jsr.json by itself (a root
+    // deno.json without a name would shadow it).
+    const output = run(bin("deno"), ["publish", "--dry-run", "--allow-dirty"], { timeout: 180_000 });
     const plain = output.replace(/\x1b\[[0-9;]*m/g, "");
     assert.doesNotMatch(plain, /^(error|warning)/im, plain);
     assert.match(plain, /Success Dry run complete/);
