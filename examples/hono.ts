@@ -52,6 +52,7 @@ export const fetch: typeof app.fetch = withBackgroundTasks(app.fetch, { runner }
 
 // The contract suite also calls `app.fetch` unwrapped and with order "parallel".
 const served = contractVariants(fetch, app.fetch, { runner });
+
 // The two runtimes this file runs on, typed here so it checks under either one's types.
 declare const Bun: { serve(options: { hostname: string; port: number; fetch: typeof served }): { url: URL } } | undefined;
 declare const Deno: {

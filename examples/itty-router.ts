@@ -38,6 +38,7 @@ export const fetch: typeof router.fetch = withBackgroundTasks(router.fetch, { ru
 
 // The contract suite also calls `router.fetch` unwrapped and with order "parallel".
 const served = contractVariants(fetch, router.fetch, { runner });
+
 // The two runtimes this file runs on, typed here so it checks under either one's types.
 declare const Bun: { serve(options: { hostname: string; port: number; fetch: typeof served }): { url: URL } } | undefined;
 declare const Deno: {
