@@ -13,6 +13,7 @@ import {
   startRedis,
   startWeb,
   startWorker,
+  stopAllChildren,
   unfinishedJobs,
   waitFor,
   webPid,
@@ -30,6 +31,7 @@ describe("durable tasks on BullMQ", { timeout: 120_000 }, () => {
   });
   after(async () => {
     await Promise.all(children.map((child) => child.stop()));
+    await stopAllChildren();
     for (const cleanup of cleanups) await cleanup();
     await redis?.stop();
   });

@@ -6,8 +6,8 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { eventually, type ExampleServer, root, startExample } from "./_exampleServer.ts";
-import { bin, type Child, startChild } from "../fixtures/reliability/_harness.ts";
-import { type RedisServer, startRedis } from "../fixtures/bullmq/_redis.ts";
+import { bin } from "../fixtures/reliability/_harness.ts";
+import { type Child, type RedisServer, startChild, startRedis } from "../fixtures/bullmq/_setup.ts";
 
 describe("the example server with REDIS_URL and examples/worker.ts", { timeout: 120_000 }, () => {
   let redis: RedisServer;

@@ -13,6 +13,7 @@ import {
   startRedis,
   startWeb,
   startWorker,
+  stopAllChildren,
   unfinishedJobs,
   waitFor,
   workerPid,
@@ -29,6 +30,7 @@ describe("two workers share 10,000 durable tasks", { timeout: 120_000 }, () => {
   });
   after(async () => {
     await Promise.all(children.map((child) => child.stop()));
+    await stopAllChildren();
     cleanup();
     await redis?.stop();
   });

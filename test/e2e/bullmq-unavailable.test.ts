@@ -12,6 +12,7 @@ import {
   type RedisServer,
   startRedis,
   startWeb,
+  stopAllChildren,
   waitFor,
   webPid,
 } from "../fixtures/bullmq/_setup.ts";
@@ -21,6 +22,7 @@ describe("Redis unavailable when a request arrives", { timeout: 90_000 }, () => 
   const cleanups: (() => unknown)[] = [];
   after(async () => {
     await Promise.all(children.map((child) => child.stop()));
+    await stopAllChildren();
     for (const cleanup of cleanups) await cleanup();
   });
 
