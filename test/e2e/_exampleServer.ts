@@ -28,7 +28,7 @@ export interface ExampleServer {
 export async function startExample(env: Record<string, string> = {}, options: { command?: string[]; cwd?: string } = {}): Promise<ExampleServer> {
   const dataDir = await mkdtemp(join(tmpdir(), "bg-example-"));
   const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) =>
-    !/^(PORT|HOST|DATA_DIR|SMTP_URL|MAIL_|RETRY_|MAX_UPLOAD|TASK_|SHUTDOWN_|SMTP_)/.test(key)
+    !/^(PORT|HOST|DATA_DIR|REDIS_URL|SMTP_URL|MAIL_|RETRY_|MAX_UPLOAD|TASK_|SHUTDOWN_|SMTP_)/.test(key)
   ));
   const [command, ...args] = options.command ?? [bun, "run", "examples/server.ts"];
   const child = spawn(command!, args, {
