@@ -23,13 +23,14 @@ await mkdir(uploadsDir, { recursive: true });
 for (const name of await readdir(uploadsDir)) if (name.endsWith(".part")) await rm(join(uploadsDir, name), { force: true });
 
 const app = createApp().listen({ port: config.port, hostname: config.hostname });
-const url = `http://${config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname}:${app.server!.port}`;
-console.log(`Example server listening on ${url}`);
-console.log(`  Swagger UI: ${url}/swagger   data: ${config.dataDir}   mail: ${mailDelivery === "smtp" ? "SMTP_URL" : `local outbox (${url}/outbox)`}`);
-
+// Handle signals before announcing the port: a supervisor may send SIGTERM as soon as it reads it.
 exitGracefullyOnSignals({
   stopServer: () => app.stop(),
   runner,
   timeoutMs: config.shutdownTimeoutMs,
   cleanup: () => notificationLog.close(),
 });
+
+const url = `http://${config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname}:${app.server!.port}`;
+console.log(`Example server listening on ${url}`);
+console.log(`  Swagger UI: ${url}/swagger   data: ${config.dataDir}   mail: ${mailDelivery === "smtp" ? "SMTP_URL" : `local outbox (${url}/outbox)`}`);

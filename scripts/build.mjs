@@ -1,9 +1,25 @@
 // Builds the npm package: ESM + .d.ts from src/ into dist/.
+// Builds into a fresh folder and swaps it in, so a process reading dist/ never sees it half-written.
 import { execFileSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
 
-rmSync(new URL("../dist", import.meta.url), { recursive: true, force: true });
-execFileSync(process.execPath, [new URL("../node_modules/typescript/bin/tsc", import.meta.url).pathname, "-p", "tsconfig.build.json"], {
-  stdio: "inherit",
-  cwd: new URL("..", import.meta.url),
-});
+const root = new URL("..", import.meta.url).pathname;
+const next = mkdtempSync(join(root, ".dist-"));
+try {
+  execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json", "--outDir", next], {
+    stdio: "inherit",
+    cwd: root,
+  });
+  const old = join(root, `.dist-old-${process.pid}`);
+  try {
+    renameSync(join(root, "dist"), old);
+  } catch {
+    // no previous build
+  }
+  renameSync(next, join(root, "dist"));
+  rmSync(old, { recursive: true, force: true });
+} catch (error) {
+  rmSync(next, { recursive: true, force: true });
+  throw error;
+}

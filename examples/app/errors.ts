@@ -24,7 +24,12 @@ const REASONS: Record<number, string> = {
   422: "Unprocessable Entity",
   500: "Internal Server Error",
   503: "Service Unavailable",
+  507: "Insufficient Storage",
 };
+
+// File-system failures of the server's own data directory: the client can only retry later.
+const STORAGE_FULL = new Set(["ENOSPC", "EDQUOT"]);
+const STORAGE_REFUSED = new Set(["EACCES", "EPERM", "EROFS", "ENOENT", "ENOTDIR"]);
 
 /** The JSON body of an error response. */
 export function errorBody(status: number, message: string): { error: string; message: string } {
@@ -63,5 +68,12 @@ export const jsonErrors = new Elysia({ name: "example/json-errors" }).onError({ 
     return reply(status, (error as Error).message || "The request was not accepted.");
   }
   console.error(JSON.stringify({ level: "error", msg: "request failed", url: request.url, error: String(error) }));
+  const fsCode = typeof (error as { syscall?: unknown }).syscall === "string" ? (error as { code?: string }).code : undefined;
+  if (fsCode !== undefined && STORAGE_FULL.has(fsCode)) {
+    return reply(507, "The server's disk is full, so the upload could not be stored; try again later.");
+  }
+  if (fsCode !== undefined && STORAGE_REFUSED.has(fsCode)) {
+    return reply(503, `The server cannot write to its data directory right now (${fsCode}); try again later.`);
+  }
   return reply(500, "Something went wrong on the server; the error was logged.");
 });
