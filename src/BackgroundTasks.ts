@@ -154,7 +154,10 @@ export class BackgroundTasks {
     const aborted = outcome?.responseAborted;
     if (aborted !== undefined) this.#aborted = aborted;
     if (!this.#runOnAbort && this.responseAborted) this.#skipRest();
-    else this.#advance();
+    else {
+      this.#advance();
+      this.runner._pumpNow();
+    }
   }
 
   /** Starts nothing and gives up every task not yet started (counted as skipped). */

@@ -301,6 +301,16 @@ export class TaskRunner {
     }
   }
 
+  /**
+   * Starts queued tasks now, in the caller's turn. On Workers each request has
+   * its own context and a timer belongs to the context that set it, so a
+   * request's tasks must start from its own callback, not a shared microtask.
+   * @internal
+   */
+  _pumpNow(): void {
+    if (!this.#pumping) this.#pump();
+  }
+
   /** Gives up a waiting task that will never start. @internal */
   _skip(task: _Task): void {
     try {

@@ -101,7 +101,8 @@ export function _runAfterResponse(
   }
   const body = response.body;
   if (body === null) {
-    _defer(() => tasks.start());
+    // Its own timer, not the shared batch: on Workers a timer belongs to the request that set it.
+    setTimeout(() => tasks.start(), 0);
     return response;
   }
   return new Response(_trackBody(body, tasks), {
@@ -144,7 +145,7 @@ function _trackBody(body: ReadableStream<Uint8Array>, tasks: BackgroundTasks): R
   const finish = (responseAborted: boolean): void => {
     if (finished) return;
     finished = true;
-    _defer(() => tasks.start({ responseAborted }));
+    setTimeout(() => tasks.start({ responseAborted }), 0);
   };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {

@@ -131,7 +131,7 @@ function _deliver(request: Request, response: unknown, platform: ArrayLike<unkno
   const tasks = _tasksOf(request);
   if (tasks === undefined) return response;
   if (tasks.size === 0 || !(response instanceof Response)) {
-    tasks.start();
+    queueMicrotask(() => tasks.start());
     return response;
   }
   const stored = tasks.stored();
@@ -147,8 +147,11 @@ function _deliver(request: Request, response: unknown, platform: ArrayLike<unkno
 
 function _handlerFailed(request: Request, runOnHandlerError: boolean, error: unknown): never {
   const tasks = _tasksOf(request);
-  if (runOnHandlerError) tasks?.start();
-  else tasks?.skip();
+  if (tasks !== undefined) {
+    // After the error is on its way, not before: a slow sync task must not delay it.
+    if (runOnHandlerError) queueMicrotask(() => tasks.start());
+    else tasks.skip();
+  }
   throw error;
 }
 
