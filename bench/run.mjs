@@ -4,6 +4,7 @@
 //   npm run bench -- --quick                 smoke run: 2 short rounds, small sizes (results not kept)
 //   npm run bench -- --pairs=7 --duration=5  rounds per comparison, seconds per load run
 //   npm run bench -- --no-build              do not rebuild dist/ even when src/ is newer
+//   npm run bench -- --render                redraw chart.svg and summary.md from latest.json
 // Writes bench/results/latest.json, chart.svg and summary.md (a full run of every section), or
 // bench/results/<name>.json.tmp (+ .svg.tmp, .md.tmp) for partial and quick runs. See bench/README.md.
 import { spawnSync } from "node:child_process";
@@ -25,13 +26,24 @@ const sections = {
 };
 
 const argv = process.argv.slice(2);
+// --render: redraw chart.svg and summary.md (and the derived headlines) from latest.json, measuring nothing.
+if (argv.includes("--render")) {
+  const file = join(root, "bench", "results", "latest.json");
+  const results = JSON.parse(readFileSync(file, "utf8"));
+  results.headlines = headlines(results);
+  writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
+  writeFileSync(join(root, "bench", "results", "chart.svg"), renderChart(results));
+  writeFileSync(join(root, "bench", "results", "summary.md"), renderSummary(results));
+  console.log(renderSummary(results));
+  process.exit(0);
+}
 const flag = (name) => argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
 const value = (name, fallback) => {
   const found = flag(name);
   return found?.includes("=") ? found.slice(found.indexOf("=") + 1) : fallback;
 };
 if (flag("help")) {
-  console.log(readFileSync(new URL(import.meta.url), "utf8").split("\n").slice(1, 9).join("\n").replaceAll("// ", ""));
+  console.log(readFileSync(new URL(import.meta.url), "utf8").split("\n").slice(1, 10).join("\n").replaceAll("// ", ""));
   process.exit(0);
 }
 const quick = Boolean(flag("quick"));

@@ -44,6 +44,15 @@ export function headlines(results) {
       value: pick(e.ratios?.["ours/fastapi"]?.rps),
       goal: key === "log" ? { op: ">=", value: 40 } : undefined,
     });
+    if (key === "log") {
+      headline(list, {
+        group: "vsFastapi",
+        id: "seed.log.onAfterResponseVsFastapi",
+        label: "(peer) Elysia onAfterResponse, same log work",
+        unit: "×",
+        value: pick(e.ratios?.["onAfterResponse/fastapi"]?.rps),
+      });
+    }
     headline(list, {
       group: "vsOnAfterResponse",
       id: `seed.${key}.onAfterResponse`,
