@@ -57,3 +57,14 @@ const markdown = [
 
 writeFileSync(output, markdown);
 process.stdout.write(markdown);
+
+// The README carries the same table between markers, so it is regenerated too, never edited by hand.
+const readmePath = `${root}README.md`;
+const readme = readFileSync(readmePath, "utf8");
+const start = "<!-- compatibility:start -->";
+const end = "<!-- compatibility:end -->";
+if (process.argv[3] === undefined && readme.includes(start) && readme.includes(end)) {
+  const body = markdown.split("\n").slice(3).join("\n").trim();
+  const updated = readme.slice(0, readme.indexOf(start) + start.length) + "\n" + body + "\n" + readme.slice(readme.indexOf(end));
+  writeFileSync(readmePath, updated);
+}
