@@ -8,7 +8,11 @@ const pick = (summary) => summary && Number.isFinite(summary.median)
 
 function headline(list, h) {
   if (!h.value) return;
-  if (h.goal) h.met = h.goal.op === ">=" ? h.value.median >= h.goal.value : h.value.median <= h.goal.value;
+  if (h.goal) {
+    h.met = h.goal.op === ">=" ? h.value.median >= h.goal.value : h.value.median <= h.goal.value;
+    // The rounds disagree: some on each side of the goal. Said so rather than hidden by the median.
+    h.rangeCrossesGoal = h.value.min < h.goal.value && h.value.max > h.goal.value;
+  }
   list.push(h);
 }
 
@@ -144,7 +148,8 @@ export function renderSummary(results) {
   ];
   for (const h of results.headlines) {
     const goal = h.goal ? `${h.goal.op === ">=" ? "≥" : "≤"} ${h.goal.value}${h.unit === "×" ? "×" : " " + h.unit}` : "—";
-    lines.push(`| ${shortGroups[h.group]}: ${h.label} | ${show(h.value, h.unit)} | ${goal} | ${h.goal ? (h.met ? "yes" : "**no**") : ""} |`);
+    const met = !h.goal ? "" : `${h.met ? "yes" : "**no**"}${h.rangeCrossesGoal ? " (median; rounds on both sides)" : ""}`;
+    lines.push(`| ${shortGroups[h.group]}: ${h.label} | ${show(h.value, h.unit)} | ${goal} | ${met} |`);
   }
   return lines.join("\n") + "\n";
 }
