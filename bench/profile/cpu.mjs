@@ -5,7 +5,7 @@
 //   node bench/profile/cpu.mjs [target] [seconds]
 // targets: elysia-log (default; bench/elysia-onafterresponse.ts, afterResponse vs plugin on the log
 // endpoint), elysia-hello (plain vs plugin), bun-hello, node-hello (bare vs wrapped, no-op task).
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runLoad } from "../lib/load.mjs";
@@ -24,14 +24,19 @@ if (!target) throw new Error(`unknown target ${name}; one of ${Object.keys(targe
 const seconds = Number(process.argv[3] ?? 6);
 const dir = mkdtempSync(join(tmpdir(), "bench-cpuprof-"));
 for (const mode of target.modes) {
-  const profileFlags = ["--cpu-prof", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${mode}.cpuprofile`];
+  // One folder per mode: Node writes a profile per thread (tsx runs a loader thread); the main
+  // thread's is the biggest.
+  const modeDir = join(dir, mode);
+  const profileFlags = ["--cpu-prof", `--cpu-prof-dir=${modeDir}`];
   const [cmd, args] = target.runtime === "bun"
     ? [bin("bun"), [...profileFlags, "--cpu-prof-interval=250", target.file]]
     : [process.execPath, [...profileFlags, "--cpu-prof-interval=250", "--import", "tsx", target.file]];
   const server = await startServer({ name: mode, cmd, args, env: { MODE: mode, DATA_DIR: mkdtempSync(join(dir, "data-")) } });
   const load = await runLoad({ url: server.url + target.path, method: target.method ?? "GET", durationS: seconds });
   await server.stop();
-  const profile = attribute(join(dir, `${mode}.cpuprofile`));
+  const files = readdirSync(modeDir).filter((f) => f.endsWith(".cpuprofile")).map((f) => join(modeDir, f));
+  const biggest = files.sort((a, b) => statSync(b).size - statSync(a).size)[0];
+  const profile = attribute(biggest);
   console.log(`\n${name} ${mode}: ${Math.round(load.rps)} req/s; ${profile.samples} busy samples; shares of the JS thread:`);
   for (const a of profile.areas) console.log(`  ${a.percent.toFixed(1).padStart(5)} %  ${a.name}`);
   if (profile.coreFunctions.length) console.log("  core functions (self, with the native calls they make):");

@@ -23,7 +23,10 @@ export function attribute(path, { coreMatch = /^(dist|src)\// } = {}) {
       cur = parent.get(cur);
       node = cur === undefined ? undefined : byId.get(cur);
     }
-    const url = node ? node.callFrame.url.replace(/^.*?\/(?=(dist|src|examples|bench)\/)/, "").replace(/.*node_modules\//, "npm:") : "(native)";
+    const raw = node ? node.callFrame.url : "(native)";
+    const url = raw.includes("/node_modules/")
+      ? raw.replace(/.*node_modules\//, "npm:")
+      : raw.replace(/^.*?\/(?=(dist|src|examples|bench)\/)/, "");
     const area = coreMatch.test(url) ? "@background/tasks (core + plugin)"
       : url.startsWith("examples/") ? "task work (examples/)"
       : url.startsWith("bench/") ? "bench app"
