@@ -65,6 +65,15 @@ export function headlines(results) {
       value: pick(e.ratios?.["ours/onAfterResponse"]?.rps),
       goal: { op: ">=", value: 1 },
     });
+    if (key !== "log") {
+      headline(list, {
+        group: "vsOnAfterResponse",
+        id: `seed.${key}.onAfterResponse.sustained`,
+        label: `${e.label.split(" (")[0]}, until its work is done`,
+        unit: "×",
+        value: pick(e.ratios?.["ours/onAfterResponse"]?.sustainedRps),
+      });
+    }
   }
   for (const [key, c] of Object.entries(s.latency?.cases ?? {})) {
     for (const p of ["p50", "p99"]) {
