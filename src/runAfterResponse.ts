@@ -82,7 +82,8 @@ export function _runAfterResponse(
   }
 
   if (completion !== undefined) {
-    const signal = (request as { signal?: AbortSignal } | undefined)?.signal;
+    // The signal must exist before the client leaves to record it, so it is made now unless useless.
+    const signal = signalMode === "legacy" ? undefined : (request as { signal?: AbortSignal } | undefined)?.signal;
     completion.completed.then(
       () => tasks.start({ responseAborted: _completedAborted(signal) }),
       () => tasks.start({ responseAborted: true }),
@@ -112,17 +113,23 @@ export function _runAfterResponse(
   });
 }
 
-// Deno's legacy behaviour aborts request.signal for every finished response, so
-// an aborted signal means "aborted" only once a finished response was seen with
-// a live signal (Deno 2 with --unstable-no-legacy-abort, and later versions).
-let completedSignalIsReliable = false;
+// Deno's legacy behaviour aborts request.signal after every finished response,
+// so there an aborted signal says nothing. A finished response with a live
+// signal proves the signal means "client left" (Deno with
+// --unstable-no-legacy-abort); 32 aborted ones in a row mean legacy, and from
+// then on the signal, which costs Deno more than the rest of a request to
+// create, is not made at all.
+let signalMode: "unknown" | "reliable" | "legacy" = "unknown";
+let abortedInARow = 0;
 function _completedAborted(signal: AbortSignal | undefined): boolean {
   if (signal === undefined) return false;
   if (!signal.aborted) {
-    completedSignalIsReliable = true;
+    signalMode = "reliable";
     return false;
   }
-  return completedSignalIsReliable;
+  if (signalMode === "reliable") return true;
+  if (++abortedInARow >= 32) signalMode = "legacy";
+  return false;
 }
 
 function _asNodeResponse(value: unknown): NodeResponseLike | undefined {
