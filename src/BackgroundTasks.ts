@@ -58,8 +58,6 @@ export class BackgroundTasks {
   #aborted: boolean | (() => boolean) = false;
   #settledWaiters: (() => void)[] | undefined = undefined;
   #storing: Promise<void>[] | undefined = undefined;
-  /** `{ method, url }` read at construction, for reports after the request is gone. @internal */
-  readonly _requestInfo: TaskRequestInfo | undefined;
   /** Links in the runner's list of lists that hold waiting tasks. @internal */
   _prevHeld: BackgroundTasks | undefined = undefined;
   /** @internal */
@@ -80,8 +78,6 @@ export class BackgroundTasks {
     }
     this.runner = runner;
     this.request = request;
-    // Bun empties request.url once the response is sent unless it was read before.
-    this._requestInfo = request === undefined ? undefined : { method: request.method, url: request.url };
     this.#parallel = order === "parallel";
     this.#stopOnError = init.stopOnError ?? false;
     this.#runOnAbort = init.runOnAbort ?? true;

@@ -3,8 +3,7 @@ import { taskDefinition } from "./defineTask.ts";
 
 /** The part of a request's task list that a task needs from it. */
 export interface _TaskOwner {
-  /** `{ method, url }` as read while the request was handled. */
-  readonly _requestInfo: TaskRequestInfo | undefined;
+  readonly request: TaskRequestInfo | undefined;
   readonly responseAborted: boolean;
   _onTaskDone(task: _Task, failed: boolean): void;
 }
@@ -42,7 +41,7 @@ export class _Task implements AcceptedTask {
   }
 
   get request(): TaskRequestInfo | undefined {
-    return this.owner?._requestInfo;
+    return this.owner?.request;
   }
 
   get responseAborted(): boolean {

@@ -4,13 +4,16 @@ import { getBackgroundTasks, TaskRunner, withBackgroundTasks } from "../../src/m
 import type { TaskErrorInfo } from "../../src/mod.ts";
 
 describe("withBackgroundTasks on Bun.serve", () => {
-  it("reports the request's URL even though Bun empties request.url once the response is sent", async () => {
+  // Reading request.url costs Bun ~7 % of a trivial request, so the core never reads it on the hot
+  // path; Bun keeps the URL that was read during the request (every router reads it).
+  it("reports the URL the handler saw, though Bun forgets unread URLs once the response is sent", async () => {
     const reports: TaskErrorInfo[] = [];
     const runner = new TaskRunner({ onError: (_error, info) => void reports.push(info) });
     const server = Bun.serve({
       port: 0,
       hostname: "127.0.0.1",
       fetch: withBackgroundTasks((request: Request) => {
+        if (new URL(request.url).pathname !== "/orders/42") return new Response("not found", { status: 404 });
         getBackgroundTasks(request).addTask(function failsLater() {
           throw new Error("boom");
         });
