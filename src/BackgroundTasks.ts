@@ -41,14 +41,44 @@ export interface BackgroundTasksInit extends BackgroundTasksOptions {
  * console.assert(lines.join() === "first,second");
  * ```
  */
+/** The checked options of a list, computed once per options object. */
+interface _Policy {
+  readonly runner: TaskRunner;
+  readonly parallel: boolean;
+  readonly stopOnError: boolean;
+  readonly runOnAbort: boolean;
+}
+
+const kPolicy: unique symbol = Symbol("@background/tasks.policy");
+
+/**
+ * Checks options once and attaches the result, so every request that shares
+ * this options object skips the checks. @internal
+ */
+export function _withPolicy(init: BackgroundTasksInit): BackgroundTasksInit {
+  return Object.freeze({ ...init, [kPolicy]: _policyOf(init) });
+}
+
+function _policyOf(init: BackgroundTasksInit): _Policy {
+  const cached = (init as { [kPolicy]?: _Policy })[kPolicy];
+  if (cached !== undefined) return cached;
+  const order = init.order ?? "sequential";
+  const runner = init.runner ?? defaultTaskRunner;
+  if (order !== "sequential" && order !== "parallel") {
+    throw new RangeError(`BackgroundTasks: order must be "sequential" or "parallel", got ${JSON.stringify(order)}.`);
+  }
+  if (!(runner instanceof TaskRunner)) {
+    throw new TypeError("BackgroundTasks: runner must be a TaskRunner (new TaskRunner({ ... })).");
+  }
+  return { runner, parallel: order === "parallel", stopOnError: init.stopOnError ?? false, runOnAbort: init.runOnAbort ?? true };
+}
+
 export class BackgroundTasks {
   /** The runner that executes these tasks. */
   readonly runner: TaskRunner;
   /** The request these tasks belong to, if any. */
   readonly request: TaskRequestInfo | undefined;
-  readonly #parallel: boolean;
-  readonly #stopOnError: boolean;
-  readonly #runOnAbort: boolean;
+  readonly #policy: _Policy;
   // Tasks not yet handed to the runner are #tasks[#next..]; the array is made on the first addTask.
   #tasks: (_Task | undefined)[] | undefined = undefined;
   #next = 0;
@@ -68,19 +98,10 @@ export class BackgroundTasks {
    * @param request the request, overriding `init.request` (so one `init` can serve many requests)
    */
   constructor(init: BackgroundTasksInit = {}, request: TaskRequestInfo | undefined = init.request) {
-    const order = init.order ?? "sequential";
-    const runner = init.runner ?? defaultTaskRunner;
-    if (order !== "sequential" && order !== "parallel") {
-      throw new RangeError(`BackgroundTasks: order must be "sequential" or "parallel", got ${JSON.stringify(order)}.`);
-    }
-    if (!(runner instanceof TaskRunner)) {
-      throw new TypeError("BackgroundTasks: runner must be a TaskRunner (new TaskRunner({ ... })).");
-    }
-    this.runner = runner;
+    const policy = _policyOf(init);
+    this.runner = policy.runner;
     this.request = request;
-    this.#parallel = order === "parallel";
-    this.#stopOnError = init.stopOnError ?? false;
-    this.#runOnAbort = init.runOnAbort ?? true;
+    this.#policy = policy;
   }
 
   /**
@@ -149,7 +170,7 @@ export class BackgroundTasks {
     this.#started = true;
     const aborted = outcome?.responseAborted;
     if (aborted !== undefined) this.#aborted = aborted;
-    if (!this.#runOnAbort && this.responseAborted) this.#skipRest();
+    if (!this.#policy.runOnAbort && this.responseAborted) this.#skipRest();
     else {
       this.#advance();
       this.runner._pumpNow();
@@ -176,7 +197,7 @@ export class BackgroundTasks {
   /** @internal */
   _onTaskDone(_task: _Task, failed: boolean): void {
     this.#active--;
-    if (failed && this.#stopOnError) this.#skipRest();
+    if (failed && this.#policy.stopOnError) this.#skipRest();
     else this.#advance();
   }
 
@@ -190,7 +211,7 @@ export class BackgroundTasks {
     const tasks = this.#tasks;
     if (tasks !== undefined) {
       const runner = this.runner;
-      while (this.#next < tasks.length && (this.#parallel || this.#active === 0)) {
+      while (this.#next < tasks.length && (this.#policy.parallel || this.#active === 0)) {
         const task = tasks[this.#next]!;
         tasks[this.#next++] = undefined;
         this.#active++;

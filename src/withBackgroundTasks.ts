@@ -1,5 +1,5 @@
 import type { BackgroundTasksOptions, FetchHandler } from "./types.ts";
-import { BackgroundTasks, type BackgroundTasksInit, defaultTaskRunner } from "./BackgroundTasks.ts";
+import { _withPolicy, BackgroundTasks, type BackgroundTasksInit, defaultTaskRunner } from "./BackgroundTasks.ts";
 import type { TaskRunner } from "./TaskRunner.ts";
 import { _kTasks, type _Registered } from "./_registry.ts";
 import { _runAfterResponse } from "./runAfterResponse.ts";
@@ -49,14 +49,8 @@ export function withBackgroundTasks<H extends FetchHandler>(handler: H, options:
   }
   const runner = options.runner ?? defaultTaskRunner;
   const runOnHandlerError = options.runOnHandlerError ?? true;
-  const init: BackgroundTasksInit = {
-    runner,
-    order: options.order,
-    stopOnError: options.stopOnError,
-    runOnAbort: options.runOnAbort,
-  };
-  // Constructing once validates the options here rather than on the first request.
-  void new BackgroundTasks(init);
+  // Checked here once, not on every request.
+  const init = _withPolicy({ runner, order: options.order, stopOnError: options.stopOnError, runOnAbort: options.runOnAbort });
 
   // Named parameters instead of `arguments`: materialising `arguments` costs JavaScriptCore a
   // few hundred nanoseconds a request. Up to three extra arguments (env, ctx / server / info) take
@@ -66,19 +60,11 @@ export function withBackgroundTasks<H extends FetchHandler>(handler: H, options:
     // deno-lint-ignore prefer-rest-params
     if (count > 4) return _withTasksSlow(this, handler, init, runOnHandlerError, arguments);
     const registered = request as _Registered;
-    const call = (): unknown =>
-      count <= 1
-        ? handler.call(this, request)
-        : count === 2
-        ? handler.call(this, request, a)
-        : count === 3
-        ? handler.call(this, request, a, b)
-        : handler.call(this, request, a, b, c);
-    if (registered?.[_kTasks] !== undefined) return call(); // an outer wrapper owns the tasks
+    if (registered?.[_kTasks] !== undefined) return _call(handler, this, count, request, a, b, c); // an outer wrapper owns the tasks
     registered[_kTasks] = init;
     let result: unknown;
     try {
-      result = call();
+      result = _call(handler, this, count, request, a, b, c);
     } catch (error) {
       return _handlerFailed(request, runOnHandlerError, error);
     }
@@ -91,6 +77,25 @@ export function withBackgroundTasks<H extends FetchHandler>(handler: H, options:
     }
     return _handOver(request, result, count, a, b, c);
   } as H;
+}
+
+/** Calls the handler with exactly the arguments it was given (no closure, no `arguments`). */
+function _call(
+  handler: FetchHandler,
+  self: unknown,
+  count: number,
+  request: Request,
+  a: unknown,
+  b: unknown,
+  c: unknown,
+): unknown {
+  return count <= 1
+    ? handler.call(self, request)
+    : count === 2
+    ? handler.call(self, request, a)
+    : count === 3
+    ? handler.call(self, request, a, b)
+    : handler.call(self, request, a, b, c);
 }
 
 function _withTasksSlow(
