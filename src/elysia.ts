@@ -23,7 +23,7 @@
  */
 import { Elysia } from "elysia";
 import type { BackgroundTasksOptions, RequestAddressServer, TaskRunnerOptions } from "./types.ts";
-import { BackgroundTasks, defaultTaskRunner } from "./BackgroundTasks.ts";
+import { _withPolicy, BackgroundTasks, defaultTaskRunner } from "./BackgroundTasks.ts";
 import { TaskRunner } from "./TaskRunner.ts";
 import { TaskQueueFullError } from "./errors.ts";
 import { runAfterResponse } from "./runAfterResponse.ts";
@@ -151,10 +151,9 @@ export function backgroundTasks(options: TaskRunner | ElysiaBackgroundTasksOptio
     : settings.runner instanceof TaskRunner
     ? settings.runner
     : new TaskRunner(settings.runner);
-  const init = { runner, order: settings.order, stopOnError: settings.stopOnError, runOnAbort: settings.runOnAbort };
+  // Checked here once, not on every request.
+  const init = _withPolicy({ runner, order: settings.order, stopOnError: settings.stopOnError, runOnAbort: settings.runOnAbort });
   const runOnHandlerError = settings.runOnHandlerError ?? true;
-  // Constructing once validates the options here rather than on the first request.
-  void new BackgroundTasks(init);
 
   let runnerId = runnerIds.get(runner);
   if (runnerId === undefined) runnerIds.set(runner, runnerId = ++lastRunnerId);
