@@ -79,9 +79,9 @@ export class BackgroundTasks {
   /** The request these tasks belong to, if any. */
   readonly request: TaskRequestInfo | undefined;
   readonly #policy: _Policy;
-  // Tasks not yet handed to the runner are #tasks[#next..]; the array is made on the first addTask.
-  #tasks: (_Task | undefined)[] | undefined = undefined;
-  #next = 0;
+  // Tasks not yet handed to the runner, linked through task.nextWaiting: no array per request.
+  #firstWaiting: _Task | undefined = undefined;
+  #lastWaiting: _Task | undefined = undefined;
   #active = 0;
   #added = 0;
   #started = false;
@@ -122,10 +122,13 @@ export class BackgroundTasks {
     if (stored === false) return;
     if (stored !== undefined) (this.#storing ??= []).push(stored);
     this.#added++;
-    const tasks = (this.#tasks ??= []);
-    if (tasks.length === this.#next) this.runner._hold(this);
-    tasks.push(task);
-    if (this.#started) this.#advance();
+    if (this.#lastWaiting === undefined) {
+      this.#firstWaiting = this.#lastWaiting = task;
+      this.runner._hold(this);
+    } else {
+      this.#lastWaiting = this.#lastWaiting.nextWaiting = task;
+    }
+    if (this.#started) this.#advance(true);
   }
 
   /** How many tasks were accepted so far. */
@@ -170,9 +173,10 @@ export class BackgroundTasks {
     this.#started = true;
     const aborted = outcome?.responseAborted;
     if (aborted !== undefined) this.#aborted = aborted;
-    if (!this.#policy.runOnAbort && this.responseAborted) this.#skipRest();
+    if (this.#firstWaiting === undefined) this.#afterProgress(); // nothing waits
+    else if (!this.#policy.runOnAbort && this.responseAborted) this.#skipRest();
     else {
-      this.#advance();
+      this.#advance(false);
       this.runner._pumpNow();
     }
   }
@@ -188,7 +192,7 @@ export class BackgroundTasks {
    *   task those add, has settled (for `waitUntil`); it never rejects
    */
   settled(): Promise<void> {
-    if (this.#started && this.#active === 0 && this.#next === (this.#tasks?.length ?? 0)) {
+    if (this.#started && this.#active === 0 && this.#firstWaiting === undefined) {
       return Promise.resolve();
     }
     return new Promise((resolve) => (this.#settledWaiters ??= []).push(resolve));
@@ -198,53 +202,44 @@ export class BackgroundTasks {
   _onTaskDone(_task: _Task, failed: boolean): void {
     this.#active--;
     if (failed && this.#policy.stopOnError) this.#skipRest();
-    else this.#advance();
+    else this.#advance(false); // the runner pumps after this
   }
 
   /** @internal */
   *_waitingTasks(): Iterable<_Task> {
-    const tasks = this.#tasks ?? [];
-    for (let i = this.#next; i < tasks.length; i++) yield tasks[i]!;
+    for (let task = this.#firstWaiting; task !== undefined; task = task.nextWaiting) yield task;
   }
 
-  #advance(): void {
-    const tasks = this.#tasks;
-    if (tasks !== undefined) {
-      const runner = this.runner;
-      while (this.#next < tasks.length && (this.#policy.parallel || this.#active === 0)) {
-        const task = tasks[this.#next]!;
-        tasks[this.#next++] = undefined;
-        this.#active++;
-        runner._enqueue(task);
-      }
+  /** Takes the first waiting task off the list. */
+  #takeWaiting(): _Task {
+    const task = this.#firstWaiting!;
+    this.#firstWaiting = task.nextWaiting;
+    task.nextWaiting = undefined;
+    if (this.#firstWaiting === undefined) {
+      // Everything was handed over: the runner no longer needs to list this request's tasks.
+      this.#lastWaiting = undefined;
+      this.runner._release(this);
+    }
+    return task;
+  }
+
+  /** Hands waiting tasks to the runner; `pumpSoon: false` when the caller makes the runner pump right after. */
+  #advance(pumpSoon: boolean): void {
+    const parallel = this.#policy.parallel;
+    while (this.#firstWaiting !== undefined && (parallel || this.#active === 0)) {
+      this.#active++;
+      this.runner._enqueue(this.#takeWaiting(), pumpSoon);
     }
     this.#afterProgress();
   }
 
   #skipRest(): void {
-    const tasks = this.#tasks;
-    if (tasks !== undefined) {
-      while (this.#next < tasks.length) {
-        const task = tasks[this.#next]!;
-        tasks[this.#next++] = undefined;
-        this.runner._skip(task);
-      }
-    }
+    while (this.#firstWaiting !== undefined) this.runner._skip(this.#takeWaiting());
     this.#afterProgress();
   }
 
   #afterProgress(): void {
-    const tasks = this.#tasks;
-    if (tasks !== undefined) {
-      if (this.#next < tasks.length) return;
-      if (tasks.length > 0) {
-        // Everything was handed over: drop the array so a long-lived list keeps nothing.
-        this.#tasks = undefined;
-        this.#next = 0;
-        this.runner._release(this);
-      }
-    }
-    if (this.#active === 0 && this.#settledWaiters !== undefined) {
+    if (this.#active === 0 && this.#firstWaiting === undefined && this.#settledWaiters !== undefined) {
       const waiters = this.#settledWaiters;
       this.#settledWaiters = undefined;
       for (const resolve of waiters) resolve();

@@ -75,7 +75,9 @@ export class TaskRunner {
   #head = 0;
   #pumpScheduled = false;
   #pumping = false;
-  readonly #running = new Set<_Task>();
+  #runningCount = 0;
+  // Only tasks that returned a promise: a sync task is never seen running from outside.
+  readonly #runningAsync = new Set<_Task>();
   readonly #delayed = new Set<_Task>();
   #held: _Holder | undefined = undefined;
   #listeners: Partial<Listeners> = {};
@@ -164,7 +166,7 @@ export class TaskRunner {
     return {
       waiting: this.#waiting,
       queued: this.#queued,
-      running: this.#running.size,
+      running: this.#runningCount,
       succeeded: this.#succeeded,
       failed: this.#failed,
       timedOut: this.#timedOut,
@@ -202,7 +204,7 @@ export class TaskRunner {
           if (at >= 0) this.#drainWaiters.splice(at, 1);
           const unfinished = this.#unfinished();
           const reason = new DrainTimeoutError(timeoutMs);
-          for (const task of this.#running) task.abort(reason);
+          for (const task of this.#runningAsync) task.abort(reason);
           resolve({ drained: false, unfinished });
         }, timeoutMs);
       }
@@ -289,13 +291,16 @@ export class TaskRunner {
     holder._prevHeld = holder._nextHeld = undefined;
   }
 
-  /** Moves a waiting task to the run queue. @internal */
-  _enqueue(task: _Task): void {
+  /**
+   * Moves a waiting task to the run queue. `pumpSoon: false` when the caller
+   * makes the runner pump right after (no microtask is queued then). @internal
+   */
+  _enqueue(task: _Task, pumpSoon = true): void {
     this.#waiting--;
     this.#queued++;
     task.state = _QUEUED;
     this.#queue.push(task);
-    if (!this.#pumping && !this.#pumpScheduled) {
+    if (pumpSoon && !this.#pumping && !this.#pumpScheduled) {
       this.#pumpScheduled = true;
       queueMicrotask(this.#pump);
     }
@@ -330,7 +335,7 @@ export class TaskRunner {
     this.#pumping = true;
     const queue = this.#queue;
     try {
-      while (this.#running.size < this.#concurrency && this.#head < queue.length) {
+      while (this.#runningCount < this.#concurrency && this.#head < queue.length) {
         const task = queue[this.#head]!;
         queue[this.#head++] = undefined;
         this.#start(task);
@@ -349,7 +354,7 @@ export class TaskRunner {
 
   #start(task: _Task): void {
     this.#queued--;
-    this.#running.add(task);
+    this.#runningCount++;
     task.state = _RUNNING;
     const attempt = ++task.attempt;
     task.controller = undefined;
@@ -370,6 +375,7 @@ export class TaskRunner {
       this.#settle(task, attempt, undefined, true);
       return;
     }
+    this.#runningAsync.add(task);
     const timeoutMs = taskDefinition(task.fn)?.settings.timeoutMs ?? this.#timeoutMs;
     if (timeoutMs !== undefined) {
       task.timer = setTimeout(() => {
@@ -397,7 +403,8 @@ export class TaskRunner {
       clearTimeout(task.timer);
       task.timer = undefined;
     }
-    this.#running.delete(task);
+    this.#runningCount--;
+    this.#runningAsync.delete(task);
     if (ok) {
       task.state = _DONE;
       this.#succeeded++;
@@ -489,7 +496,7 @@ export class TaskRunner {
   }
 
   #isIdle(): boolean {
-    return this.#waiting === 0 && this.#queued === 0 && this.#running.size === 0;
+    return this.#waiting === 0 && this.#queued === 0 && this.#runningCount === 0;
   }
 
   #checkIdle(): void {
@@ -505,7 +512,7 @@ export class TaskRunner {
       const request = task.request;
       list.push({ name: task.name, state, request: request && { method: request.method, url: request.url } });
     };
-    for (const task of this.#running) add(task, "running");
+    for (const task of this.#runningAsync) add(task, "running");
     for (let i = this.#head; i < this.#queue.length; i++) add(this.#queue[i]!, "queued");
     for (const task of this.#delayed) add(task, "queued");
     for (let holder = this.#held; holder !== undefined; holder = holder._nextHeld) {

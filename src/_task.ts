@@ -25,6 +25,8 @@ export class _Task implements AcceptedTask {
   attempt = 0;
   controller: AbortController | undefined = undefined;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** The next task of the same request still waiting to be handed to the runner. */
+  nextWaiting: _Task | undefined = undefined;
 
   constructor(fn: TaskFunction, args: unknown[], owner: _TaskOwner | undefined) {
     this.fn = fn;

@@ -26,7 +26,7 @@ import type { BackgroundTasksOptions, RequestAddressServer, TaskRunnerOptions } 
 import { _withPolicy, BackgroundTasks, defaultTaskRunner } from "./BackgroundTasks.ts";
 import { TaskRunner } from "./TaskRunner.ts";
 import { TaskQueueFullError } from "./errors.ts";
-import { runAfterResponse } from "./runAfterResponse.ts";
+import { _afterResponse } from "./runAfterResponse.ts";
 import { getBackgroundTasks } from "./getBackgroundTasks.ts";
 import { _kTasks, type _Registered } from "./_registry.ts";
 
@@ -185,10 +185,12 @@ export function backgroundTasks(options: TaskRunner | ElysiaBackgroundTasksOptio
     }) as unknown as BackgroundTasksPlugin; // the 503 answer stays out of every route's response types
 }
 
-// Elysia calls a higher-order function with its handler on every request; the wrapper is made once per handler.
-const wrappers = new WeakMap<object, (request: Request) => unknown>();
-function _wrapHandler(handle: (request: Request) => unknown): (request: Request) => unknown {
-  let wrapped = wrappers.get(handle);
+// Elysia calls a higher-order function with its handler on every request; the wrapper is made once
+// per handler and kept on it (a property read is cheaper than a WeakMap lookup on every request).
+const kWrapped: unique symbol = Symbol("@background/tasks.elysiaWrapped");
+type _Handle = ((request: Request) => unknown) & { [kWrapped]?: (request: Request) => unknown };
+function _wrapHandler(handle: _Handle): (request: Request) => unknown {
+  let wrapped = handle[kWrapped];
   if (wrapped === undefined) {
     wrapped = (request: Request): unknown => {
       (request as _Tracked)[kState] ??= null; // marks the request as seen by this wrapper
@@ -207,7 +209,7 @@ function _wrapHandler(handle: (request: Request) => unknown): (request: Request)
       }
       return _handOver(request, result, false);
     };
-    wrappers.set(handle, wrapped);
+    if (Object.isExtensible(handle)) Object.defineProperty(handle, kWrapped, { value: wrapped });
   }
   return wrapped;
 }
@@ -242,8 +244,7 @@ function _handOver(request: Request, response: unknown, threw: boolean): unknown
 }
 
 function _runAfter(state: _RequestState, request: Request, response: Response): Response {
-  const server = _usableServer(state.server, request);
-  return server === undefined ? runAfterResponse(state.tasks, response) : runAfterResponse(state.tasks, response, server);
+  return _afterResponse(state.tasks, response, request, _usableServer(state.server, request));
 }
 
 /** Bun's server tells when a response is written; adapters that only imitate `requestIP` throw. */
@@ -268,7 +269,7 @@ function _usableServer(server: unknown, request: Request): RequestAddressServer 
 function _startUnwrapped(tasks: BackgroundTasks, request: Request, server: unknown): void {
   const bun = _usableServer(server, request);
   if (bun !== undefined) {
-    runAfterResponse(tasks, new Response(null), bun);
+    _afterResponse(tasks, new Response(null), request, bun);
     return;
   }
   if (!warnedUnwrapped) {
@@ -278,5 +279,5 @@ function _startUnwrapped(tasks: BackgroundTasks, request: Request, server: unkno
         "response; tasks start on the next macrotask. Keep aot enabled (the default) to start them after the body is sent.",
     );
   }
-  runAfterResponse(tasks, new Response(null));
+  _afterResponse(tasks, new Response(null), request);
 }

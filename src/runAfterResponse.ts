@@ -11,7 +11,8 @@ const POLL_MS = 10;
  * - Deno's handler info: `info.completed`;
  * - a Node `ServerResponse` from a Fetch adapter (`env.outgoing` of
  *   `@hono/node-server`, `ctx.res` of `@whatwg-node/server`,
- *   `request.runtime.node.res` of srvx): its `close` event;
+ *   `request.runtime.node.res` of srvx): `writableFinished` on the next
+ *   macrotask, else its `close` event;
  * - Bun's server: `server.requestIP(request)` turns `null` once the response
  *   has been written; checked on the next macrotask, then every 10 ms;
  * - otherwise the body itself: a `null` body counts as sent on the next
@@ -43,61 +44,103 @@ const POLL_MS = 10;
  * ```
  */
 export function runAfterResponse(tasks: BackgroundTasks, response: Response, ...platform: unknown[]): Response {
-  return _runAfterResponse(tasks, response, platform, 0);
+  return _afterResponseOf(tasks, response, tasks.request as Request | undefined, platform, 0);
 }
 
-/** {@link runAfterResponse} over `platform[from..]`, so wrappers can pass their `arguments` without copying. */
-export function _runAfterResponse(
+/** {@link runAfterResponse} over `platform[from..]`, for a wrapper's `arguments`. */
+export function _afterResponseOf(
   tasks: BackgroundTasks,
   response: Response,
+  request: Request | undefined,
   platform: ArrayLike<unknown>,
   from: number,
-  request: Request | undefined = tasks.request as Request | undefined,
 ): Response {
-  let completion: CompletionInfo | undefined;
-  let nodeResponse: NodeResponseLike | undefined = _nodeResponseOf(request);
-  let server: RequestAddressServer | undefined;
-  for (let i = from; i < platform.length; i++) {
-    const value = platform[i];
-    if (value === null || typeof value !== "object") continue;
-    const candidate = value as Partial<CompletionInfo & WaitUntilContext & RequestAddressServer> & {
-      outgoing?: unknown;
-      res?: unknown;
-    };
-    if (typeof candidate.waitUntil === "function") {
-      try {
-        candidate.waitUntil(tasks.settled());
-      } catch {
-        // A context past its request refuses waitUntil; the tasks still run.
-      }
-    }
-    if (typeof (candidate.completed as PromiseLike<unknown> | undefined)?.then === "function") {
-      completion = candidate as CompletionInfo;
-    } else if (typeof candidate.requestIP === "function") {
-      server = candidate as RequestAddressServer;
-    } else {
-      nodeResponse ??= _asNodeResponse(candidate) ?? _asNodeResponse(candidate.outgoing) ??
-        _asNodeResponse(candidate.res);
+  foundCompletion = foundNodeResponse = foundServer = undefined;
+  for (let i = from; i < platform.length; i++) _inspect(platform[i], tasks);
+  return _finish(tasks, response, request);
+}
+
+/**
+ * {@link runAfterResponse} for wrappers: the platform values as arguments, so
+ * no array is made per request. `request` is the one the server gave (a
+ * router may have handed the handler a `Proxy` of it).
+ */
+export function _afterResponse(
+  tasks: BackgroundTasks,
+  response: Response,
+  request: Request | undefined,
+  a?: unknown,
+  b?: unknown,
+  c?: unknown,
+): Response {
+  foundCompletion = foundNodeResponse = foundServer = undefined;
+  _inspect(a, tasks);
+  _inspect(b, tasks);
+  _inspect(c, tasks);
+  return _finish(tasks, response, request);
+}
+
+// What the platform values of the current call offer; set by _inspect, read and reset by _finish
+// within one synchronous call.
+let foundCompletion: CompletionInfo | undefined;
+let foundNodeResponse: NodeResponseLike | undefined;
+let foundServer: RequestAddressServer | undefined;
+// Bun passes the same server to every request: once recognised, it is not inspected again.
+let knownServer: RequestAddressServer | undefined;
+
+function _inspect(value: unknown, tasks: BackgroundTasks): void {
+  if (value === null || typeof value !== "object") return;
+  if (value === knownServer) {
+    foundServer = knownServer;
+    return;
+  }
+  const candidate = value as Partial<CompletionInfo & WaitUntilContext & RequestAddressServer> & {
+    outgoing?: unknown;
+    res?: unknown;
+  };
+  const waitUntil = candidate.waitUntil;
+  if (typeof waitUntil === "function") {
+    try {
+      waitUntil.call(candidate, tasks.settled());
+    } catch {
+      // A context past its request refuses waitUntil; the tasks still run.
     }
   }
+  if (typeof (candidate.completed as PromiseLike<unknown> | undefined)?.then === "function") {
+    foundCompletion = candidate as CompletionInfo;
+  } else if (typeof candidate.requestIP === "function") {
+    foundServer = candidate as RequestAddressServer;
+    if (typeof waitUntil !== "function") knownServer = foundServer;
+  } else {
+    foundNodeResponse ??= _asNodeResponse(candidate) ?? _asNodeResponse(candidate.outgoing) ??
+      _asNodeResponse(candidate.res);
+  }
+}
+
+const ABORTED: { readonly responseAborted: true } = Object.freeze({ responseAborted: true });
+
+function _finish(tasks: BackgroundTasks, response: Response, request: Request | undefined): Response {
+  const completion = foundCompletion;
+  const server = foundServer;
+  const nodeResponse = foundNodeResponse ?? (completion === undefined && server === undefined ? _nodeResponseOf(request) : undefined);
+  foundCompletion = foundNodeResponse = foundServer = undefined;
 
   if (completion !== undefined) {
     // The signal must exist before the client leaves to record it, so it is made now unless useless.
     const signal = signalMode === "legacy" ? undefined : (request as { signal?: AbortSignal } | undefined)?.signal;
     completion.completed.then(
-      () => tasks.start({ responseAborted: _completedAborted(signal) }),
-      () => tasks.start({ responseAborted: true }),
+      () => tasks.start(_completedAborted(signal) ? ABORTED : undefined),
+      () => tasks.start(ABORTED),
     );
     return response;
   }
   if (nodeResponse !== undefined) {
-    const res = nodeResponse;
-    if (res.writableFinished) _defer(() => tasks.start());
-    else res.once("close", () => tasks.start({ responseAborted: !res.writableFinished }));
+    // Checked on the next macrotask, when most responses are fully written: no listener per request.
+    if (writing.push(tasks, nodeResponse) === 2) setTimeout(_checkWritten, 0);
     return response;
   }
   if (server !== undefined && request !== undefined) {
-    _watchAttached(tasks, request, server);
+    if (fresh.push(tasks, request, server) === 3) setTimeout(_checkFresh, 0);
     return response;
   }
   const body = response.body;
@@ -178,63 +221,71 @@ function _trackBody(body: ReadableStream<Uint8Array>, tasks: BackgroundTasks): R
   }, { highWaterMark: 0 });
 }
 
-// One timer per macrotask for all responses that just left, however many.
-let deferred: (() => void)[] = [];
-function _defer(start: () => void): void {
-  if (deferred.push(start) === 1) setTimeout(_flushDeferred, 0);
+// Bun: one timer per macrotask for all requests that just detached, however many: pairs of
+// (tasks, request). Creating request.signal costs Bun about a microsecond, so it is read only if asked.
+let detached: (BackgroundTasks | Request)[] = [];
+function _startSoon(tasks: BackgroundTasks, request: Request): void {
+  if (detached.push(tasks, request) === 2) setTimeout(_startDetached, 0);
 }
-function _flushDeferred(): void {
-  const batch = deferred;
-  deferred = [];
-  for (const start of batch) start();
+function _startDetached(): void {
+  const batch = detached;
+  detached = [];
+  for (let i = 0; i < batch.length; i += 2) {
+    const request = batch[i + 1] as Request;
+    (batch[i] as BackgroundTasks).start({ responseAborted: () => request.signal?.aborted === true });
+  }
 }
 
-interface Attached {
-  tasks: BackgroundTasks;
-  request: Request;
-  server: RequestAddressServer;
+// Node: pairs (tasks, ServerResponse) whose response was handed over.
+let writing: (BackgroundTasks | NodeResponseLike)[] = [];
+function _checkWritten(): void {
+  const batch = writing;
+  writing = [];
+  for (let i = 0; i < batch.length; i += 2) {
+    const tasks = batch[i] as BackgroundTasks;
+    const res = batch[i + 1] as NodeResponseLike;
+    if (res.writableFinished) tasks.start();
+    else if (res.closed === true || res.destroyed === true) tasks.start(ABORTED); // closed before the end was written
+    else res.once("close", () => tasks.start(res.writableFinished ? undefined : ABORTED));
+  }
 }
-let fresh: Attached[] = [];
-let lingering: Attached[] = [];
+
+// Bun: triples (tasks, request, server) whose response Bun may still be writing.
+let fresh: (BackgroundTasks | Request | RequestAddressServer)[] = [];
+let lingering: (BackgroundTasks | Request | RequestAddressServer)[] = [];
 let lingeringTimer: ReturnType<typeof setTimeout> | undefined;
 
-function _watchAttached(tasks: BackgroundTasks, request: Request, server: RequestAddressServer): void {
-  if (fresh.push({ tasks, request, server }) === 1) setTimeout(_checkFresh, 0);
-}
-
-function _isDetached(item: Attached): boolean {
+function _isDetached(request: Request, server: RequestAddressServer): boolean {
   try {
-    return item.server.requestIP(item.request) == null;
+    return server.requestIP(request) == null;
   } catch {
     return true;
   }
 }
 
-function _startDetached(item: Attached): void {
-  // Bun can detach a request from its closed connection a moment before it
-  // aborts request.signal (measured: ~0.3 ms), so start on the next macrotask;
-  // and creating request.signal costs Bun about a microsecond, so read it only if asked.
-  const request = item.request;
-  _defer(() => item.tasks.start({ responseAborted: () => request.signal?.aborted === true }));
+// Bun can detach a request from its closed connection a moment before it aborts request.signal
+// (measured: ~0.3 ms), so a detached request's tasks start on the next macrotask.
+function _checkBatch(batch: (BackgroundTasks | Request | RequestAddressServer)[], still: typeof batch): void {
+  for (let i = 0; i < batch.length; i += 3) {
+    const tasks = batch[i] as BackgroundTasks;
+    const request = batch[i + 1] as Request;
+    const server = batch[i + 2] as RequestAddressServer;
+    if (_isDetached(request, server)) _startSoon(tasks, request);
+    else still.push(tasks, request, server);
+  }
 }
 
 function _checkFresh(): void {
   const batch = fresh;
   fresh = [];
-  for (const item of batch) {
-    if (_isDetached(item)) _startDetached(item);
-    else lingering.push(item);
-  }
+  _checkBatch(batch, lingering);
   if (lingering.length > 0 && lingeringTimer === undefined) lingeringTimer = setTimeout(_checkLingering, POLL_MS);
 }
 
 function _checkLingering(): void {
   lingeringTimer = undefined;
-  const still: Attached[] = [];
-  for (const item of lingering) {
-    if (_isDetached(item)) _startDetached(item);
-    else still.push(item);
-  }
-  lingering = still;
-  if (still.length > 0) lingeringTimer = setTimeout(_checkLingering, POLL_MS);
+  const batch = lingering;
+  lingering = [];
+  _checkBatch(batch, lingering);
+  if (lingering.length > 0) lingeringTimer = setTimeout(_checkLingering, POLL_MS);
 }

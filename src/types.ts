@@ -219,6 +219,9 @@ export interface CompletionInfo {
 /** A Node `http.ServerResponse`, reached through a Fetch adapter. */
 export interface NodeResponseLike {
   readonly writableFinished: boolean;
+  /** Node ≥ 18: the response was closed (finished, or cut off). */
+  readonly closed?: boolean;
+  readonly destroyed?: boolean;
   once(event: "close", listener: () => void): unknown;
 }
 

@@ -2,7 +2,7 @@ import type { BackgroundTasksOptions, FetchHandler } from "./types.ts";
 import { _withPolicy, BackgroundTasks, type BackgroundTasksInit, defaultTaskRunner } from "./BackgroundTasks.ts";
 import type { TaskRunner } from "./TaskRunner.ts";
 import { _kTasks, type _Registered } from "./_registry.ts";
-import { _runAfterResponse } from "./runAfterResponse.ts";
+import { _afterResponse, _afterResponseOf } from "./runAfterResponse.ts";
 
 /** Options of {@link withBackgroundTasks}. */
 export interface WithBackgroundTasksOptions extends BackgroundTasksOptions {
@@ -116,43 +116,51 @@ function _withTasksSlow(
     return _handlerFailed(request, runOnHandlerError, error);
   }
   return Promise.resolve(result).then(
-    (response) => _deliver(request, response, args, 1),
+    (response) => _handOverAll(request, response, args),
     (error: unknown) => _handlerFailed(request, runOnHandlerError, error),
   );
 }
 
-/** The request's list, if the handler added a task (otherwise none was made). */
-function _tasksOf(request: Request): BackgroundTasks | undefined {
-  const value = (request as _Registered)[_kTasks];
-  return value instanceof BackgroundTasks ? value : undefined;
+function _handOverAll(request: Request, response: unknown, args: IArguments): unknown {
+  const tasks = _tasksToWatch(request, response);
+  if (tasks === undefined) return response;
+  const stored = tasks.stored();
+  if (stored === undefined) return _afterResponseOf(tasks, response as Response, request, args, 1);
+  return _whenStored(tasks, stored, () => _afterResponseOf(tasks, response as Response, request, args, 1));
 }
 
 function _handOver(request: Request, response: unknown, count: number, a: unknown, b: unknown, c: unknown): unknown {
-  if (!((request as _Registered)[_kTasks] instanceof BackgroundTasks)) return response;
-  return _deliver(request, response, count <= 1 ? [] : count === 2 ? [a] : count === 3 ? [a, b] : [a, b, c], 0);
+  const tasks = _tasksToWatch(request, response);
+  if (tasks === undefined) return response;
+  // Arguments the handler was not given are not platform values.
+  if (count < 4) c = undefined;
+  if (count < 3) b = undefined;
+  if (count < 2) a = undefined;
+  const stored = tasks.stored();
+  if (stored === undefined) return _afterResponse(tasks, response as Response, request, a, b, c);
+  return _whenStored(tasks, stored, () => _afterResponse(tasks, response as Response, request, a, b, c));
 }
 
-function _deliver(request: Request, response: unknown, platform: ArrayLike<unknown>, from: number): unknown {
-  const tasks = _tasksOf(request);
-  if (tasks === undefined) return response;
-  if (tasks.size === 0 || !(response instanceof Response)) {
-    queueMicrotask(() => tasks.start());
-    return response;
-  }
-  const stored = tasks.stored();
-  if (stored === undefined) return _runAfterResponse(tasks, response, platform, from, request);
-  return stored.then(
-    () => _runAfterResponse(tasks, response, platform, from, request),
-    (error: unknown) => {
-      tasks.skip();
-      return _storeFailed(error);
-    },
-  );
+/** The request's tasks when they wait for the response to be sent; otherwise starts any soon. */
+function _tasksToWatch(request: Request, response: unknown): BackgroundTasks | undefined {
+  const value = (request as _Registered)[_kTasks];
+  if (!(value instanceof BackgroundTasks)) return undefined; // no task was added: nothing was made
+  if (value.size > 0 && response instanceof Response) return value;
+  queueMicrotask(() => value.start());
+  return undefined;
+}
+
+/** With a durable runner the response waits until the tasks are stored; 503 when that failed. */
+function _whenStored(tasks: BackgroundTasks, stored: Promise<void>, send: () => Response): Promise<Response> {
+  return stored.then(send, (error: unknown) => {
+    tasks.skip();
+    return _storeFailed(error);
+  });
 }
 
 function _handlerFailed(request: Request, runOnHandlerError: boolean, error: unknown): never {
-  const tasks = _tasksOf(request);
-  if (tasks !== undefined) {
+  const tasks = (request as _Registered)[_kTasks];
+  if (tasks instanceof BackgroundTasks) {
     // After the error is on its way, not before: a slow sync task must not delay it.
     if (runOnHandlerError) queueMicrotask(() => tasks.start());
     else tasks.skip();

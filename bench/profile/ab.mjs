@@ -1,0 +1,42 @@
+// Quick interleaved A/B of server variants while working on the hot path: CPU time per request
+// (steadier than throughput on a shared machine) and throughput, median of the rounds.
+//   node bench/profile/ab.mjs <runtime> <file> <MODE,MODE,...> [rounds=5] [seconds=3]
+import { interleave, warmUp } from "../lib/compare.mjs";
+import { runLoad } from "../lib/load.mjs";
+import { startServer } from "../lib/proc.mjs";
+import { runtimes } from "../sections/runtimes.mjs";
+
+const [runtime, file, modes, rounds = "5", seconds = "3"] = process.argv.slice(2);
+const command = runtimes[runtime] && (() => runtimes[runtime].command(file));
+if (!command || !file || !modes) {
+  console.error("usage: node bench/profile/ab.mjs bun|deno|node <file> <MODE,MODE,...> [rounds] [seconds]");
+  process.exit(2);
+}
+const variants = [];
+for (const mode of modes.split(",")) {
+  const [cmd, args] = command();
+  const server = await startServer({ name: mode, cmd, args, env: { MODE: mode } });
+  await warmUp(server, {}, 2);
+  variants.push({ name: mode, server });
+}
+try {
+  const result = await interleave({
+    variants,
+    pairs: Number(rounds),
+    measure: (v) => runLoad({ url: v.server.url + "/", durationS: Number(seconds) }),
+    metrics: ["rps", "cpuUsPerRequest"],
+    log: console.log,
+  });
+  for (const [name, r] of Object.entries(result.ratios)) {
+    console.log(`${name}: throughput ${r.rps.median.toFixed(3)} (${r.rps.min.toFixed(2)}–${r.rps.max.toFixed(2)}), ` +
+      `CPU bare÷ours ${(1 / r.cpuUsPerRequest.median).toFixed(3)}`);
+  }
+  // Noise only ever adds time, so each variant's least CPU per request is its steadiest figure.
+  const base = result.variants[variants[0].name].cpuUsPerRequest.min;
+  for (const v of variants) {
+    const least = result.variants[v.name].cpuUsPerRequest.min;
+    console.log(`${v.name}: least CPU ${least.toFixed(2)} µs/request; ${variants[0].name} ÷ ${v.name} = ${(base / least).toFixed(3)}`);
+  }
+} finally {
+  for (const v of variants) await v.server.stop();
+}
