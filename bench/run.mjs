@@ -3,6 +3,7 @@
 //   npm run bench -- --only=cost,latency     sections to run: cost, seed, latency, runner, csv
 //   npm run bench -- --quick                 smoke run: 2 short rounds, small sizes (results not kept)
 //   npm run bench -- --pairs=7 --duration=5  rounds per comparison, seconds per load run
+//   npm run bench -- --cost-pairs=11 --cost-duration=3   the same for the cost section
 //   npm run bench -- --no-build              do not rebuild dist/ even when src/ is newer
 //   npm run bench -- --render                redraw chart.svg and summary.md from latest.json
 // Writes bench/results/latest.json, chart.svg and summary.md (a full run of every section), or
@@ -62,6 +63,10 @@ const ctx = {
   only: [],
   pairs: Number(value("pairs", quick ? 2 : 5)),
   durationS: Number(value("duration", quick ? 1 : 5)),
+  // The cost section measures differences of a few per cent on a noisy shared machine: more,
+  // shorter rounds give its medians more to stand on.
+  costPairs: Number(value("cost-pairs", quick ? 2 : 11)),
+  costDurationS: Number(value("cost-duration", quick ? 1 : 3)),
   warmupS: quick ? 1 : 2,
   connections: Number(value("connections", 32)),
   log: (line) => console.log(line),
@@ -98,7 +103,7 @@ const meta = {
   pinning: pinning.enabled
     ? `taskset -c ${pinning.server} for every server (all its threads), taskset -c ${pinning.load} for the load generator`
     : `no pinning: ${pinning.why}`,
-  settings: { quick, pairs: ctx.pairs, durationS: ctx.durationS, warmupS: ctx.warmupS },
+  settings: { quick, pairs: ctx.pairs, durationS: ctx.durationS, costPairs: ctx.costPairs, costDurationS: ctx.costDurationS, warmupS: ctx.warmupS },
 };
 for (const name of Object.keys(runtimes)) {
   meta.runtimes[name] = runtimes[name].available() ? await version(name) : "not installed";
@@ -109,7 +114,7 @@ meta.runtimes.python = py.status === 0 ? py.stdout.trim() : "not installed";
 console.log(`@background/tasks benchmarks, ${meta.date}, commit ${meta.commit}${meta.dirty ? " (uncommitted changes)" : ""}`);
 console.log(`machine: ${meta.machine.cpu}, ${meta.machine.cores} cores, ${meta.machine.memoryGiB} GiB`);
 console.log(`load: ${loadGenerator.name}, 1 thread, ${ctx.connections} connections; pinning: ${meta.pinning}`);
-console.log(`rounds: ${ctx.pairs} interleaved, ${ctx.durationS} s each${quick ? " (quick smoke run)" : ""}\n`);
+console.log(`rounds: ${ctx.pairs} interleaved, ${ctx.durationS} s each (cost: ${ctx.costPairs} of ${ctx.costDurationS} s)${quick ? " (quick smoke run)" : ""}\n`);
 
 const results = { meta, sections: {} };
 for (const name of chosen) {

@@ -105,6 +105,9 @@ type _Tracked = _Registered & { [kState]?: _RequestState | null };
 const runnerIds = new WeakMap<TaskRunner, number>();
 let lastRunnerId = 0;
 const usableServers = new WeakMap<object, boolean>();
+// One app usually has one server: the last answer is kept, so most requests skip the WeakMap.
+let lastServer: object | undefined;
+let lastServerUsable = false;
 let warnedUnwrapped = false;
 
 /**
@@ -227,8 +230,6 @@ function _handOver(request: Request, response: unknown, threw: boolean): unknown
     tasks.start();
     return response;
   }
-  // Bun empties request.url once the response is sent unless it was read before; tasks and hooks report it.
-  void request.url;
   const stored = tasks.stored();
   if (stored !== undefined) {
     return stored.then(() => _runAfter(state, request, response), (error: unknown) => {
@@ -249,6 +250,7 @@ function _runAfter(state: _RequestState, request: Request, response: Response): 
 
 /** Bun's server tells when a response is written; adapters that only imitate `requestIP` throw. */
 function _usableServer(server: unknown, request: Request): RequestAddressServer | undefined {
+  if (server === lastServer) return lastServerUsable ? server as RequestAddressServer : undefined;
   if (server === null || typeof server !== "object" || typeof (server as RequestAddressServer).requestIP !== "function") {
     return undefined;
   }
@@ -262,6 +264,8 @@ function _usableServer(server: unknown, request: Request): RequestAddressServer 
     }
     usableServers.set(server, usable);
   }
+  lastServer = server;
+  lastServerUsable = usable;
   return usable ? server as RequestAddressServer : undefined;
 }
 

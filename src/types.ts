@@ -17,7 +17,11 @@ export type FetchHandler = (request: Request, ...rest: any[]) => Awaitable<Respo
 export interface TaskRequestInfo {
   /** The HTTP method, e.g. `"POST"`. */
   readonly method: string;
-  /** The full request URL. */
+  /**
+   * The full request URL. On Bun it is `""` once the response has been sent
+   * unless the app or its router read it while handling the request (Bun
+   * forgets an unread URL, and reading it costs every request).
+   */
   readonly url: string;
 }
 

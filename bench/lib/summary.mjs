@@ -150,7 +150,9 @@ export function renderSummary(results) {
     `Machine: ${meta.machine.cpu}, ${meta.machine.cores} cores, ${meta.machine.memoryGiB} GiB, shared. ` +
       `Runtimes: Bun ${meta.runtimes.bun}, Deno ${meta.runtimes.deno}, Node ${meta.runtimes.node}, Python ${meta.runtimes.python} (FastAPI/uvicorn from Debian).`,
     `Load: ${meta.loadGenerator.name}, 1 thread, ${meta.loadGenerator.connections} connections; ${meta.pinning}. ` +
-      `${meta.settings.pairs} interleaved rounds of ${meta.settings.durationS} s per comparison; median (min–max) of the per-round ratios.`,
+      `${meta.settings.pairs} interleaved rounds of ${meta.settings.durationS} s per comparison` +
+        (meta.settings.costPairs ? ` (cost per request: ${meta.settings.costPairs} rounds of ${meta.settings.costDurationS} s)` : "") +
+        `; median (min–max) of the per-round ratios.`,
     "",
     "| comparison | result | goal | met |",
     "|---|---|---|---|",

@@ -1,12 +1,15 @@
 // Quick interleaved A/B of server variants while working on the hot path: CPU time per request
 // (steadier than throughput on a shared machine) and throughput, median of the rounds.
-//   node bench/profile/ab.mjs <runtime> <file> <MODE,MODE,...> [rounds=5] [seconds=3]
+//   node bench/profile/ab.mjs <runtime> <file> <MODE,MODE,...> [rounds=5] [seconds=3] [METHOD /path]
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { interleave, warmUp } from "../lib/compare.mjs";
 import { runLoad } from "../lib/load.mjs";
 import { startServer } from "../lib/proc.mjs";
 import { runtimes } from "../sections/runtimes.mjs";
 
-const [runtime, file, modes, rounds = "5", seconds = "3"] = process.argv.slice(2);
+const [runtime, file, modes, rounds = "5", seconds = "3", method = "GET", path = "/"] = process.argv.slice(2);
 const command = runtimes[runtime] && (() => runtimes[runtime].command(file));
 if (!command || !file || !modes) {
   console.error("usage: node bench/profile/ab.mjs bun|deno|node <file> <MODE,MODE,...> [rounds] [seconds]");
@@ -15,15 +18,15 @@ if (!command || !file || !modes) {
 const variants = [];
 for (const mode of modes.split(",")) {
   const [cmd, args] = command();
-  const server = await startServer({ name: mode, cmd, args, env: { MODE: mode } });
-  await warmUp(server, {}, 2);
+  const server = await startServer({ name: mode, cmd, args, env: { MODE: mode, DATA_DIR: mkdtempSync(join(tmpdir(), "ab-")) } });
+  await warmUp(server, { method, path }, 2);
   variants.push({ name: mode, server });
 }
 try {
   const result = await interleave({
     variants,
     pairs: Number(rounds),
-    measure: (v) => runLoad({ url: v.server.url + "/", durationS: Number(seconds) }),
+    measure: (v) => runLoad({ url: v.server.url + path, method, durationS: Number(seconds) }),
     metrics: ["rps", "cpuUsPerRequest"],
     log: console.log,
   });

