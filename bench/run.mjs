@@ -18,6 +18,18 @@ import { renderChart } from "./lib/chart.mjs";
 import { headlines, renderSummary } from "./lib/summary.mjs";
 import { runtimes, version } from "./sections/runtimes.mjs";
 
+/** The results table of bench/README.md lives between markers and is rewritten from the results. */
+function writeIntoReadme(summary) {
+  const path = join(root, "bench", "README.md");
+  const text = readFileSync(path, "utf8");
+  const start = "<!-- bench:results:start -->";
+  const end = "<!-- bench:results:end -->";
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from < 0 || to < from) return;
+  writeFileSync(path, text.slice(0, from + start.length) + "\n" + summary + text.slice(to));
+}
+
 const sections = {
   cost: () => import("./sections/cost.mjs"),
   seed: () => import("./sections/seed.mjs"),
@@ -35,6 +47,7 @@ if (argv.includes("--render")) {
   writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
   writeFileSync(join(root, "bench", "results", "chart.svg"), renderChart(results));
   writeFileSync(join(root, "bench", "results", "summary.md"), renderSummary(results));
+  writeIntoReadme(renderSummary(results));
   console.log(renderSummary(results));
   process.exit(0);
 }
@@ -141,5 +154,6 @@ writeFileSync(join(dir, `${base}.json${suffix}`), JSON.stringify(results, null, 
 writeFileSync(join(dir, full ? "chart.svg" : `${base}.svg.tmp`), renderChart(results));
 const summary = renderSummary(results);
 writeFileSync(join(dir, `${full ? "summary" : base}.md${suffix}`), summary);
+if (full) writeIntoReadme(summary);
 console.log(summary);
 console.log(`written: bench/results/${base}.json${suffix}, ${full ? "chart.svg, summary.md" : `${base}.svg.tmp, ${base}.md.tmp`} (${meta.elapsedS} s)`);

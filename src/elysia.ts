@@ -91,16 +91,13 @@ export type BackgroundTasksPlugin = Elysia<"", {
 /** The plugin's name in Elysia's dependency list; with `seed`, repeated `.use()` is skipped. */
 const PLUGIN_NAME = "@background/tasks/elysia";
 
-/** Per request: the tasks this plugin owns, what the server offers to tell when the response was sent. */
-interface _RequestState {
-  readonly tasks: BackgroundTasks;
-  readonly server: unknown;
-  readonly runOnHandlerError: boolean;
-  failed: boolean;
-  handedOver: boolean;
+/** The tasks of a request this plugin's wrapper owns, with what the server offers to tell when the response was sent. */
+class _PluginTasks extends BackgroundTasks {
+  /** Bun's server, from the context. */
+  _server: unknown = undefined;
+  /** The handler failed (seen by the plugin's onError hook). */
+  _failed = false;
 }
-const kState: unique symbol = Symbol.for("@background/tasks.elysia");
-type _Tracked = _Registered & { [kState]?: _RequestState | null };
 
 const runnerIds = new WeakMap<TaskRunner, number>();
 let lastRunnerId = 0;
@@ -162,11 +159,47 @@ export function backgroundTasks(options: TaskRunner | ElysiaBackgroundTasksOptio
   if (runnerId === undefined) runnerIds.set(runner, runnerId = ++lastRunnerId);
   const seed = { runner: runnerId, order: init.order, stopOnError: init.stopOnError, runOnAbort: init.runOnAbort, runOnHandlerError };
 
+  // Elysia calls the higher-order function with its handler on every request; the wrapper is made
+  // once per handler and kept on it (a property read is cheaper than a WeakMap lookup).
+  const kWrapped = Symbol("@background/tasks.elysiaWrapped");
+  type Handle = ((request: Request) => unknown) & { [kWrapped]?: (request: Request) => unknown };
+  const wrapHandler = (handle: Handle): (request: Request) => unknown => {
+    let wrapped = handle[kWrapped];
+    if (wrapped === undefined) {
+      wrapped = (request: Request): unknown => {
+        const registered = request as _Registered;
+        // An outer wrapper (withBackgroundTasks(app.fetch), or the plugin on an outer app) owns them.
+        if (registered[_kTasks] !== undefined) return handle(request);
+        const tasks = new _PluginTasks(init, request);
+        registered[_kTasks] = tasks;
+        let result: unknown;
+        try {
+          result = handle(request);
+        } catch (error) {
+          _handOver(tasks, request, undefined, true, runOnHandlerError);
+          throw error;
+        }
+        if (result instanceof Promise) {
+          return result.then(
+            (response: unknown) => _handOver(tasks, request, response, false, runOnHandlerError),
+            (error: unknown) => {
+              _handOver(tasks, request, undefined, true, runOnHandlerError);
+              throw error;
+            },
+          );
+        }
+        return _handOver(tasks, request, result, false, runOnHandlerError);
+      };
+      if (Object.isExtensible(handle)) Object.defineProperty(handle, kWrapped, { value: wrapped });
+    }
+    return wrapped;
+  };
+
   return new Elysia({ name: PLUGIN_NAME, seed })
-    .wrap(_wrapHandler)
+    .wrap(wrapHandler)
     .onError({ as: "global" }, ({ request, error }) => {
-      const state = (request as _Tracked)[kState];
-      if (state) state.failed = true;
+      const tasks = (request as _Registered)[_kTasks];
+      if (tasks instanceof _PluginTasks) tasks._failed = true;
       if (error instanceof TaskQueueFullError) {
         return Response.json(
           { error: "Service Unavailable", message: "Too much background work is pending. Try again shortly." },
@@ -175,54 +208,23 @@ export function backgroundTasks(options: TaskRunner | ElysiaBackgroundTasksOptio
       }
     })
     .derive({ as: "global" }, ({ request, server }) => {
-      const tracked = request as _Tracked;
-      const state = tracked[kState];
-      if (state) return { backgroundTasks: state.tasks };
+      const value = (request as _Registered)[_kTasks];
+      if (value instanceof _PluginTasks) {
+        value._server = server;
+        return { backgroundTasks: value as BackgroundTasks };
+      }
       // withBackgroundTasks(app.fetch) owns them (it stores its options until a list is needed).
-      if (tracked[_kTasks] !== undefined) return { backgroundTasks: getBackgroundTasks(request) };
+      if (value !== undefined) return { backgroundTasks: getBackgroundTasks(request) };
+      // No wrapper ran: Elysia's dynamic mode (aot: false).
       const tasks = new BackgroundTasks(init, request);
-      tracked[_kTasks] = tasks;
-      tracked[kState] = { tasks, server, runOnHandlerError, failed: false, handedOver: false };
-      if (state === undefined) _startUnwrapped(tasks, request, server);
+      (request as _Registered)[_kTasks] = tasks;
+      _startUnwrapped(tasks, request, server);
       return { backgroundTasks: tasks };
     }) as unknown as BackgroundTasksPlugin; // the 503 answer stays out of every route's response types
 }
 
-// Elysia calls a higher-order function with its handler on every request; the wrapper is made once
-// per handler and kept on it (a property read is cheaper than a WeakMap lookup on every request).
-const kWrapped: unique symbol = Symbol("@background/tasks.elysiaWrapped");
-type _Handle = ((request: Request) => unknown) & { [kWrapped]?: (request: Request) => unknown };
-function _wrapHandler(handle: _Handle): (request: Request) => unknown {
-  let wrapped = handle[kWrapped];
-  if (wrapped === undefined) {
-    wrapped = (request: Request): unknown => {
-      (request as _Tracked)[kState] ??= null; // marks the request as seen by this wrapper
-      let result: unknown;
-      try {
-        result = handle(request);
-      } catch (error) {
-        _handOver(request, undefined, true);
-        throw error;
-      }
-      if (result instanceof Promise) {
-        return result.then((response: unknown) => _handOver(request, response, false), (error: unknown) => {
-          _handOver(request, undefined, true);
-          throw error;
-        });
-      }
-      return _handOver(request, result, false);
-    };
-    if (Object.isExtensible(handle)) Object.defineProperty(handle, kWrapped, { value: wrapped });
-  }
-  return wrapped;
-}
-
-function _handOver(request: Request, response: unknown, threw: boolean): unknown {
-  const state = (request as _Tracked)[kState];
-  if (!state || state.handedOver) return response;
-  state.handedOver = true;
-  const tasks = state.tasks;
-  if ((threw || state.failed) && !state.runOnHandlerError) {
+function _handOver(tasks: _PluginTasks, request: Request, response: unknown, threw: boolean, runOnHandlerError: boolean): unknown {
+  if ((threw || tasks._failed) && !runOnHandlerError) {
     tasks.skip();
     return response;
   }
@@ -232,7 +234,7 @@ function _handOver(request: Request, response: unknown, threw: boolean): unknown
   }
   const stored = tasks.stored();
   if (stored !== undefined) {
-    return stored.then(() => _runAfter(state, request, response), (error: unknown) => {
+    return stored.then(() => _afterResponse(tasks, response, request, _usableServer(tasks._server, request)), (error: unknown) => {
       tasks.skip();
       console.error("[background-tasks] could not store the request's tasks; answering 503:", error);
       return Response.json(
@@ -241,11 +243,7 @@ function _handOver(request: Request, response: unknown, threw: boolean): unknown
       );
     });
   }
-  return _runAfter(state, request, response);
-}
-
-function _runAfter(state: _RequestState, request: Request, response: Response): Response {
-  return _afterResponse(state.tasks, response, request, _usableServer(state.server, request));
+  return _afterResponse(tasks, response, request, _usableServer(tasks._server, request));
 }
 
 /** Bun's server tells when a response is written; adapters that only imitate `requestIP` throw. */

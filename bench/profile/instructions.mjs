@@ -2,7 +2,7 @@
 // with whatever else the shared machine is doing. Each variant's server runs under callgrind; after
 // a warm-up (so the JIT has compiled the hot path) the counters are zeroed, wrk sends load for a
 // while, and the instructions executed by the server (all threads) are divided by the requests.
-//   node bench/profile/instructions.mjs <runtime> <file> <MODE,MODE,...> [rounds=3] [seconds=8]
+//   node bench/profile/instructions.mjs <runtime> <file> <MODE,MODE,...> [rounds=3] [seconds=8] [METHOD /path]
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,7 +24,7 @@ export async function instructionsPerRequest({ runtime, file, modes, rounds = 3,
         name: mode,
         cmd: "valgrind",
         args: ["--tool=callgrind", "--collect-atstart=yes", `--callgrind-out-file=${out}`, cmd, ...args],
-        env: { MODE: mode },
+        env: { MODE: mode, DATA_DIR: mkdtempSync(join(dir, "data-")) },
         timeoutMs: 120_000,
       });
       variants.push({ mode, server });
@@ -42,11 +42,11 @@ export async function instructionsPerRequest({ runtime, file, modes, rounds = 3,
         const before = dumps(dir, mode);
         control(pid, "-d");
         let total;
-        for (let i = 0; i < 100 && total === undefined; i++) {
+        for (let i = 0; i < 600 && total === undefined; i++) {
           await sleep(100);
           total = newDumpTotal(dir, mode, before);
         }
-        if (total === undefined || load.requests === 0) throw new Error(`${mode}: no callgrind dump`);
+        if (total === undefined || load.requests === 0) throw new Error(`${mode}: ${total === undefined ? "no callgrind dump within 60 s" : "no request answered"}`);
         perRequest[mode].push(total / load.requests);
         parts.push(`${mode} ${Math.round(total / load.requests)} instructions/request (${load.requests} requests)`);
       }
@@ -76,13 +76,13 @@ function newDumpTotal(dir, mode, before) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [runtime, file, modes, rounds = "3", seconds = "8"] = process.argv.slice(2);
+  const [runtime, file, modes, rounds = "3", seconds = "8", method = "GET", path = "/"] = process.argv.slice(2);
   if (!runtimes[runtime] || !file || !modes) {
     console.error("usage: node bench/profile/instructions.mjs bun|deno|node <file> <MODE,MODE,...> [rounds] [seconds]");
     process.exit(2);
   }
   const list = modes.split(",");
-  const result = await instructionsPerRequest({ runtime, file, modes: list, rounds: Number(rounds), seconds: Number(seconds) });
+  const result = await instructionsPerRequest({ runtime, file, modes: list, rounds: Number(rounds), seconds: Number(seconds), method, path });
   const base = result[list[0]].median;
   for (const m of list) console.log(`${m}: ${Math.round(result[m].median)} instructions/request; ${list[0]} ÷ ${m} = ${(base / result[m].median).toFixed(3)}`);
 }

@@ -14,7 +14,7 @@ export async function run(ctx) {
   const targets = [
     { key: "bun", label: "Bun.serve", file: "bench/servers/hello.ts", runtime: "bun" },
     { key: "deno", label: "Deno.serve", file: "bench/servers/hello.ts", runtime: "deno" },
-    { key: "node", label: "Node (node:http via @hono/node-server)", file: "bench/servers/hello.ts", runtime: "node" },
+    { key: "node", label: "Node (node:http via @hono/node-server)", file: "bench/servers/hello-node.mjs", runtime: "node", plainJs: true },
     { key: "elysia", label: "Elysia on Bun: plugin vs plain route", file: "bench/servers/elysia-hello.ts", runtime: "bun",
       modes: ["plain", "plugin"], needs: elysiaPluginAvailable },
   ];
@@ -36,7 +36,8 @@ export async function run(ctx) {
     const servers = [];
     try {
       for (const mode of [baseMode, ourMode]) {
-        const [cmd, args] = rt.command(target.file);
+        // A plain .mjs file runs on Node without the TypeScript loader.
+        const [cmd, args] = target.plainJs ? [process.execPath, [target.file]] : rt.command(target.file);
         servers.push(await startServer({ name: `${target.key}-${mode}`, cmd, args, env: { MODE: mode } }));
       }
       const load = { connections: ctx.connections };

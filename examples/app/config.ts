@@ -64,7 +64,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     smtpTimeoutMs: int("SMTP_TIMEOUT_MS", 10_000, 1),
     retryBaseMs: int("RETRY_BASE_MS", 500, 0),
     maxUploadBytes: int("MAX_UPLOAD_BYTES", 100 * 1024 * 1024, 1),
-    taskConcurrency: int("TASK_CONCURRENCY", 8, 1),
+    taskConcurrency: int("TASK_CONCURRENCY", 64, 1),
     taskMaxPending: int("TASK_MAX_PENDING", 10_000, 1),
     taskTimeoutMs: int("TASK_TIMEOUT_MS", 60_000, 1),
     shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 10_000, 0),
