@@ -85,7 +85,8 @@ export class BackgroundTasks {
   #active = 0;
   #added = 0;
   #started = false;
-  #aborted: boolean | (() => boolean) = false;
+  // A boolean, or what tells it when first asked: a function, or a request whose signal aborts.
+  #aborted: boolean | (() => boolean) | { readonly signal?: AbortSignal | null } = false;
   #settledWaiters: (() => void)[] | undefined = undefined;
   #storing: Promise<void>[] | undefined = undefined;
   /** Links in the runner's list of lists that hold waiting tasks. @internal */
@@ -138,8 +139,9 @@ export class BackgroundTasks {
 
   /** Whether the response was aborted before it was fully sent. */
   get responseAborted(): boolean {
-    if (typeof this.#aborted === "function") this.#aborted = this.#aborted();
-    return this.#aborted;
+    const aborted = this.#aborted;
+    if (typeof aborted === "boolean") return aborted;
+    return this.#aborted = typeof aborted === "function" ? aborted() : aborted.signal?.aborted === true;
   }
 
   /**
@@ -169,9 +171,16 @@ export class BackgroundTasks {
    *   asked only when the answer is needed, for platforms where asking costs
    */
   start(outcome?: { responseAborted?: boolean | (() => boolean) }): void {
+    this._start(outcome?.responseAborted);
+  }
+
+  /**
+   * {@link BackgroundTasks.start}, where `aborted` may also be a request whose
+   * `signal` tells it, read only if asked (no closure per request). @internal
+   */
+  _start(aborted: boolean | (() => boolean) | { readonly signal?: AbortSignal | null } | undefined): void {
     if (this.#started) return;
     this.#started = true;
-    const aborted = outcome?.responseAborted;
     if (aborted !== undefined) this.#aborted = aborted;
     if (this.#firstWaiting === undefined) this.#afterProgress(); // nothing waits
     else if (!this.#policy.runOnAbort && this.responseAborted) this.#skipRest();

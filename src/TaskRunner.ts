@@ -404,7 +404,7 @@ export class TaskRunner {
       task.timer = undefined;
     }
     this.#runningCount--;
-    this.#runningAsync.delete(task);
+    if (this.#runningAsync.size !== 0) this.#runningAsync.delete(task); // most tasks are sync and never in it
     if (ok) {
       task.state = _DONE;
       this.#succeeded++;

@@ -230,10 +230,7 @@ function _startSoon(tasks: BackgroundTasks, request: Request): void {
 function _startDetached(): void {
   const batch = detached;
   detached = [];
-  for (let i = 0; i < batch.length; i += 2) {
-    const request = batch[i + 1] as Request;
-    (batch[i] as BackgroundTasks).start({ responseAborted: () => request.signal?.aborted === true });
-  }
+  for (let i = 0; i < batch.length; i += 2) (batch[i] as BackgroundTasks)._start(batch[i + 1] as Request);
 }
 
 // Node: pairs (tasks, ServerResponse) whose response was handed over.
