@@ -91,21 +91,24 @@ export type BackgroundTasksPlugin = Elysia<"", {
 /** The plugin's name in Elysia's dependency list; with `seed`, repeated `.use()` is skipped. */
 const PLUGIN_NAME = "@background/tasks/elysia";
 
-/** The tasks of a request this plugin's wrapper owns, with what the server offers to tell when the response was sent. */
+/** The tasks of a request this plugin's wrapper owns. */
 class _PluginTasks extends BackgroundTasks {
-  /** Bun's server, from the context. */
-  _server: unknown = undefined;
+  /** Bun's server, when the request's app was started on one. */
+  _server: RequestAddressServer | undefined = undefined;
   /** The handler failed (seen by the plugin's onError hook). */
   _failed = false;
 }
 
 const runnerIds = new WeakMap<TaskRunner, number>();
 let lastRunnerId = 0;
-const usableServers = new WeakMap<object, boolean>();
-// One app usually has one server: the last answer is kept, so most requests skip the WeakMap.
-let lastServer: object | undefined;
-let lastServerUsable = false;
 let warnedUnwrapped = false;
+// Bun servers of started apps, by the app's store. The context's `store` costs nothing to read; its
+// `server` does: a hook that reads it makes Elysia define a getter on every request's context
+// (about a tenth of a small route's time).
+const serverByStore = new WeakMap<object, RequestAddressServer>();
+// One app usually serves every request: its answer is kept, so most requests skip the WeakMap.
+let lastStore: unknown;
+let lastStoreServer: RequestAddressServer | undefined;
 
 /**
  * The Elysia plugin: adds `backgroundTasks` to the context of every route
@@ -196,6 +199,7 @@ export function backgroundTasks(options: TaskRunner | ElysiaBackgroundTasksOptio
   };
 
   return new Elysia({ name: PLUGIN_NAME, seed })
+    .onStart((app) => _recordServer(app.store, app.server))
     .wrap(wrapHandler)
     .onError({ as: "global" }, ({ request, error }) => {
       const tasks = (request as _Registered)[_kTasks];
@@ -207,10 +211,10 @@ export function backgroundTasks(options: TaskRunner | ElysiaBackgroundTasksOptio
         );
       }
     })
-    .derive({ as: "global" }, ({ request, server }) => {
+    .derive({ as: "global" }, ({ request, store }) => {
       const value = (request as _Registered)[_kTasks];
       if (value instanceof _PluginTasks) {
-        value._server = server;
+        value._server = _serverOf(store);
         return { backgroundTasks: value as BackgroundTasks };
       }
       // withBackgroundTasks(app.fetch) owns them (it stores its options until a list is needed).
@@ -218,7 +222,7 @@ export function backgroundTasks(options: TaskRunner | ElysiaBackgroundTasksOptio
       // No wrapper ran: Elysia's dynamic mode (aot: false).
       const tasks = new BackgroundTasks(init, request);
       (request as _Registered)[_kTasks] = tasks;
-      _startUnwrapped(tasks, request, server);
+      _startUnwrapped(tasks, request, _serverOf(store));
       return { backgroundTasks: tasks };
     }) as unknown as BackgroundTasksPlugin; // the 503 answer stays out of every route's response types
 }
@@ -234,7 +238,7 @@ function _handOver(tasks: _PluginTasks, request: Request, response: unknown, thr
   }
   const stored = tasks.stored();
   if (stored !== undefined) {
-    return stored.then(() => _afterResponse(tasks, response, request, _usableServer(tasks._server, request)), (error: unknown) => {
+    return stored.then(() => _afterResponse(tasks, response, request, tasks._server), (error: unknown) => {
       tasks.skip();
       console.error("[background-tasks] could not store the request's tasks; answering 503:", error);
       return Response.json(
@@ -243,33 +247,31 @@ function _handOver(tasks: _PluginTasks, request: Request, response: unknown, thr
       );
     });
   }
-  return _afterResponse(tasks, response, request, _usableServer(tasks._server, request));
+  return _afterResponse(tasks, response, request, tasks._server);
 }
 
-/** Bun's server tells when a response is written; adapters that only imitate `requestIP` throw. */
-function _usableServer(server: unknown, request: Request): RequestAddressServer | undefined {
-  if (server === lastServer) return lastServerUsable ? server as RequestAddressServer : undefined;
-  if (server === null || typeof server !== "object" || typeof (server as RequestAddressServer).requestIP !== "function") {
-    return undefined;
+/** Keeps a started app's server if it is Bun's: adapters that only imitate `requestIP` throw. */
+function _recordServer(store: unknown, server: unknown): void {
+  if (store === null || typeof store !== "object") return;
+  if (server === null || typeof server !== "object" || typeof (server as RequestAddressServer).requestIP !== "function") return;
+  try {
+    (server as RequestAddressServer).requestIP(new Request("http://localhost/"));
+  } catch {
+    return;
   }
-  let usable = usableServers.get(server);
-  if (usable === undefined) {
-    try {
-      (server as RequestAddressServer).requestIP(request);
-      usable = true;
-    } catch {
-      usable = false;
-    }
-    usableServers.set(server, usable);
-  }
-  lastServer = server;
-  lastServerUsable = usable;
-  return usable ? server as RequestAddressServer : undefined;
+  serverByStore.set(store, server as RequestAddressServer);
+  lastStore = undefined;
+}
+
+/** The Bun server the app with this store was started on, if any. */
+function _serverOf(store: unknown): RequestAddressServer | undefined {
+  if (store === lastStore) return lastStoreServer;
+  lastStore = store;
+  return lastStoreServer = store !== null && typeof store === "object" ? serverByStore.get(store) : undefined;
 }
 
 /** Elysia's dynamic mode (`aot: false`) calls no higher-order function: only Bun's server can tell then. */
-function _startUnwrapped(tasks: BackgroundTasks, request: Request, server: unknown): void {
-  const bun = _usableServer(server, request);
+function _startUnwrapped(tasks: BackgroundTasks, request: Request, bun: RequestAddressServer | undefined): void {
   if (bun !== undefined) {
     _afterResponse(tasks, new Response(null), request, bun);
     return;

@@ -130,6 +130,69 @@ describe("tasks start after the last body byte; Elysia's onAfterResponse does no
   });
 });
 
+describe("how the plugin learns that the response was sent", () => {
+  test("a started server tells (a JSON body keeps its Content-Length), also for a sub-app's routes", async () => {
+    const runner = new TaskRunner();
+    const seen = deferred<boolean>();
+    const routes = new Elysia()
+      .use(backgroundTasks(runner))
+      .get("/json", ({ backgroundTasks }) => {
+        backgroundTasks.addTask(function (this: { responseAborted: boolean }) {
+          seen.resolve(this.responseAborted);
+        });
+        return { message: "sent" };
+      });
+    const base = listen(new Elysia().use(routes));
+    const response = await fetch(`${base}/json`);
+    // A tracked body would be a stream, sent chunked.
+    expect(response.headers.get("content-length")).toBe(String(JSON.stringify({ message: "sent" }).length));
+    expect(response.headers.get("transfer-encoding")).toBeNull();
+    expect(await response.json()).toEqual({ message: "sent" });
+    expect(await seen.promise).toBe(false);
+  });
+
+  test("app.handle() of a request no server serves waits for the body to be read, while a server runs", async () => {
+    listen(new Elysia().use(backgroundTasks()).get("/", () => "serving"));
+    const runner = new TaskRunner();
+    let ran = false;
+    const app = new Elysia()
+      .use(backgroundTasks(runner))
+      .get("/", ({ backgroundTasks }) => {
+        backgroundTasks.addTask(() => {
+          ran = true;
+        });
+        return { message: "handled" };
+      });
+    const response = await app.handle(new Request("http://localhost/"));
+    await Bun.sleep(50);
+    expect(ran).toBe(false);
+    expect(await response.json()).toEqual({ message: "handled" });
+    expect((await runner.drain({ timeoutMs: 2_000 })).drained).toBe(true);
+    expect(ran).toBe(true);
+  });
+
+  test("a client that leaves before the handler returns: the task still runs and sees the abort", async () => {
+    const runner = new TaskRunner();
+    const seen = deferred<boolean>();
+    const app = new Elysia()
+      .use(backgroundTasks(runner))
+      .get("/slow", async ({ backgroundTasks }) => {
+        backgroundTasks.addTask(function (this: { responseAborted: boolean }) {
+          seen.resolve(this.responseAborted);
+        });
+        await Bun.sleep(300);
+        return { message: "too late" };
+      });
+    const base = listen(app);
+    const leave = new AbortController();
+    const request = fetch(`${base}/slow`, { signal: leave.signal }).catch(() => "left");
+    await Bun.sleep(50);
+    leave.abort();
+    expect(await request).toBe("left");
+    expect(await seen.promise).toBe(true);
+  });
+});
+
 describe("plugin identity", () => {
   test("repeated .use() with the same runner is deduplicated; another runner is not", () => {
     const runner = new TaskRunner();
