@@ -11,7 +11,7 @@ import type {
 } from "./types.ts";
 import { _DONE, _QUEUED, _RUNNING, _Task } from "./_task.ts";
 import { DrainTimeoutError, TaskQueueFullError, TaskTimeoutError } from "./errors.ts";
-import { taskDefinition } from "./defineTask.ts";
+import { _taskTarget, taskDefinition } from "./defineTask.ts";
 import { _checkSettings } from "./_settings.ts";
 
 /** Lifecycle events of a {@link TaskRunner}, with what each listener receives. */
@@ -234,7 +234,7 @@ export class TaskRunner {
    * @returns the task function's result (a promise for async work)
    */
   protected invoke(task: AcceptedTask): unknown {
-    return task.fn.apply(task, task.args as unknown[]);
+    return _taskTarget(task.fn).apply(task, task.args as unknown[]);
   }
 
   /**

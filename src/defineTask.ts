@@ -2,6 +2,7 @@ import type { TaskFunction, TaskSettings } from "./types.ts";
 import { _checkSettings } from "./_settings.ts";
 
 const kDefinition: unique symbol = Symbol.for("@background/tasks.definition");
+const kTarget: unique symbol = Symbol("@background/tasks.target");
 
 /** The name and settings `defineTask` attached to a function. */
 export interface TaskDefinition {
@@ -45,6 +46,7 @@ export function defineTask<F extends TaskFunction>(name: string, fn: F, settings
   };
   Object.defineProperty(defined, "name", { value: name });
   Object.defineProperty(defined, kDefinition, { value: Object.freeze({ name, settings: Object.freeze({ ...settings }) }) });
+  Object.defineProperty(defined, kTarget, { value: fn });
   return defined as unknown as F;
 }
 
@@ -65,4 +67,9 @@ export function defineTask<F extends TaskFunction>(name: string, fn: F, settings
  */
 export function taskDefinition(fn: TaskFunction): TaskDefinition | undefined {
   return (fn as { [kDefinition]?: TaskDefinition })[kDefinition];
+}
+
+/** The function to call for a task: what `defineTask` wrapped (saving a call and an array), or `fn` itself. @internal */
+export function _taskTarget(fn: TaskFunction): TaskFunction {
+  return (fn as { [kTarget]?: TaskFunction })[kTarget] ?? fn;
 }

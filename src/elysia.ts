@@ -23,7 +23,7 @@
  */
 import { Elysia } from "elysia";
 import type { BackgroundTasksOptions, RequestAddressServer, TaskRunnerOptions } from "./types.ts";
-import { _withPolicy, BackgroundTasks, defaultTaskRunner } from "./BackgroundTasks.ts";
+import { _withPolicy, BackgroundTasks, type BackgroundTasksInit, defaultTaskRunner } from "./BackgroundTasks.ts";
 import { TaskRunner } from "./TaskRunner.ts";
 import { TaskQueueFullError } from "./errors.ts";
 import { _afterResponse } from "./runAfterResponse.ts";
@@ -211,20 +211,28 @@ export function backgroundTasks(options: TaskRunner | ElysiaBackgroundTasksOptio
         );
       }
     })
-    .derive({ as: "global" }, ({ request, store }) => {
-      const value = (request as _Registered)[_kTasks];
-      if (value instanceof _PluginTasks) {
-        value._server = _serverOf(store);
-        return { backgroundTasks: value as BackgroundTasks };
-      }
-      // withBackgroundTasks(app.fetch) owns them (it stores its options until a list is needed).
-      if (value !== undefined) return { backgroundTasks: getBackgroundTasks(request) };
-      // No wrapper ran: Elysia's dynamic mode (aot: false).
-      const tasks = new BackgroundTasks(init, request);
-      (request as _Registered)[_kTasks] = tasks;
-      _startUnwrapped(tasks, request, _serverOf(store));
-      return { backgroundTasks: tasks };
+    // The list is set on the context itself: returning it in an object costs Elysia an
+    // Object.assign per request. Only `request` and `store` are read (see serverByStore).
+    .derive({ as: "global" }, (context) => {
+      (context as { backgroundTasks?: BackgroundTasks }).backgroundTasks = _tasksOf(context.request, context.store, init);
+      return undefined as unknown as BackgroundTasksContext;
     }) as unknown as BackgroundTasksPlugin; // the 503 answer stays out of every route's response types
+}
+
+/** The request's list, made by the plugin's wrapper, an outer `withBackgroundTasks`, or here. */
+function _tasksOf(request: Request, store: unknown, init: BackgroundTasksInit): BackgroundTasks {
+  const value = (request as _Registered)[_kTasks];
+  if (value instanceof _PluginTasks) {
+    value._server = _serverOf(store);
+    return value;
+  }
+  // withBackgroundTasks(app.fetch) owns them (it stores its options until a list is needed).
+  if (value !== undefined) return getBackgroundTasks(request);
+  // No wrapper ran: Elysia's dynamic mode (aot: false).
+  const tasks = new BackgroundTasks(init, request);
+  (request as _Registered)[_kTasks] = tasks;
+  _startUnwrapped(tasks, request, _serverOf(store));
+  return tasks;
 }
 
 function _handOver(tasks: _PluginTasks, request: Request, response: unknown, threw: boolean, runOnHandlerError: boolean): unknown {
