@@ -86,6 +86,17 @@ export function headlines(results) {
         goal: key === "sleep200ms" ? { op: "<=", value: 1.1 } : undefined,
       });
     }
+    if (c.reference) {
+      for (const p of ["p50", "p99"]) {
+        headline(list, {
+          group: "latency",
+          id: `latency.${key}.reference.${p}`,
+          label: `${c.reference.label}: ${p}`,
+          unit: "×",
+          value: pick(c.ratios?.[`${c.reference.name}/none`]?.[`latencyMs.${p}`]),
+        });
+      }
+    }
   }
   for (const [key, r] of Object.entries(s.runner?.runtimes ?? {})) {
     const name = { node: "Node", bun: "Bun", deno: "Deno" }[key];

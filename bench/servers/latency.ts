@@ -1,5 +1,6 @@
 // Section "latency": one wrapped handler, three routes that answer the same in-memory body:
 //   /none   no task        /sleep  a task that sleeps 200 ms        /cpu  a task that burns 5 ms of CPU
+//   /sleep-in-handler  no task; the handler itself starts the same 200 ms sleep (the reference)
 // Run with bun, deno, or node --import tsx; PORT from the environment.
 import { getBackgroundTasks, withBackgroundTasks } from "@background/tasks";
 import { serve } from "./serve.ts";
@@ -19,5 +20,6 @@ await serve(withBackgroundTasks((request: Request): Response => {
   const path = request.url.slice(request.url.indexOf("/", 8));
   if (path === "/sleep") getBackgroundTasks(request).addTask(sleep200ms);
   else if (path === "/cpu") getBackgroundTasks(request).addTask(burn5ms);
+  else if (path === "/sleep-in-handler") void sleep200ms();
   return new Response("Hello, World!");
 }));
