@@ -9,9 +9,9 @@ import type {
   TaskState,
   UnfinishedTask,
 } from "./types.ts";
-import { _DONE, _QUEUED, _RUNNING, _Task } from "./_task.ts";
+import { _DONE, _QUEUED, _RUNNING, _Task, type _TaskSlots } from "./_task.ts";
 import { DrainTimeoutError, TaskQueueFullError, TaskTimeoutError } from "./errors.ts";
-import { _taskTarget, taskDefinition } from "./defineTask.ts";
+import { _taskTarget, type TaskDefinition, taskDefinition } from "./defineTask.ts";
 import { _checkSettings } from "./_settings.ts";
 
 /** Lifecycle events of a {@link TaskRunner}, with what each listener receives. */
@@ -79,6 +79,8 @@ export class TaskRunner {
   // Only tasks that returned a promise: a sync task is never seen running from outside.
   readonly #runningAsync = new Set<_Task>();
   readonly #delayed = new Set<_Task>();
+  // Per defined task with its own `concurrency`: how many run, and the queued ones waiting for a place.
+  readonly #slots = new Map<TaskDefinition, _TaskSlots>();
   #held: _Holder | undefined = undefined;
   #listeners: Partial<Listeners> = {};
   #drainWaiters: (() => void)[] = [];
@@ -338,6 +340,8 @@ export class TaskRunner {
       while (this.#runningCount < this.#concurrency && this.#head < queue.length) {
         const task = queue[this.#head]!;
         queue[this.#head++] = undefined;
+        const limit = taskDefinition(task.fn)?.settings.concurrency;
+        if (limit !== undefined && limit !== Infinity && !this.#takeSlot(task, limit)) continue;
         this.#start(task);
       }
     } finally {
@@ -351,6 +355,31 @@ export class TaskRunner {
       this.#head = 0;
     }
   };
+
+  /** Gives `task` a place under its own limit, or parks it (still queued) until one is free. */
+  #takeSlot(task: _Task, limit: number): boolean {
+    const definition = taskDefinition(task.fn)!;
+    let slots = this.#slots.get(definition);
+    if (slots === undefined) this.#slots.set(definition, slots = { running: 0, parked: [] });
+    if (slots.running >= limit) {
+      slots.parked.push(task);
+      return false;
+    }
+    slots.running++;
+    task.slot = slots;
+    return true;
+  }
+
+  /** Frees the attempt's place; the first parked task of the same kind goes to the front of the queue. */
+  #freeSlot(task: _Task): void {
+    const slots = task.slot!;
+    task.slot = undefined;
+    slots.running--;
+    const next = slots.parked.shift();
+    if (next === undefined) return;
+    if (this.#head > 0) this.#queue[--this.#head] = next;
+    else this.#queue.unshift(next);
+  }
 
   #start(task: _Task): void {
     this.#queued--;
@@ -404,6 +433,7 @@ export class TaskRunner {
       task.timer = undefined;
     }
     this.#runningCount--;
+    if (task.slot !== undefined) this.#freeSlot(task);
     if (this.#runningAsync.size !== 0) this.#runningAsync.delete(task); // most tasks are sync and never in it
     if (ok) {
       task.state = _DONE;
@@ -514,6 +544,7 @@ export class TaskRunner {
     };
     for (const task of this.#runningAsync) add(task, "running");
     for (let i = this.#head; i < this.#queue.length; i++) add(this.#queue[i]!, "queued");
+    for (const slots of this.#slots.values()) for (const task of slots.parked) add(task, "queued");
     for (const task of this.#delayed) add(task, "queued");
     for (let holder = this.#held; holder !== undefined; holder = holder._nextHeld) {
       for (const task of holder._waitingTasks()) add(task, "waiting");

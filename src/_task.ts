@@ -13,6 +13,12 @@ export const _QUEUED = 1;
 export const _RUNNING = 2;
 export const _DONE = 3;
 
+/** The attempts of one defined task that a runner runs, and those waiting for a free place. */
+export interface _TaskSlots {
+  running: number;
+  readonly parked: _Task[];
+}
+
 /**
  * One accepted task. It is also the `this` of the task function, so running a
  * task allocates nothing beyond what the task itself does.
@@ -25,6 +31,8 @@ export class _Task implements AcceptedTask {
   attempt = 0;
   controller: AbortController | undefined = undefined;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** The place this attempt holds under its task's own `concurrency`, if it has one. */
+  slot: _TaskSlots | undefined = undefined;
   /** The next task of the same request still waiting to be handed to the runner. */
   nextWaiting: _Task | undefined = undefined;
 

@@ -421,6 +421,8 @@ export function createTaskWorker(options: TaskWorkerOptions): Worker {
     throw new RangeError(`createTaskWorker: timeoutMs must be a positive number of milliseconds, got ${String(timeoutMs)}.`);
   }
   const byName = _definedNames("createTaskWorker", tasks);
+  // Tasks with their own `concurrency`: jobs past it wait here (each holding one of the worker's slots).
+  const places = new Map<TaskFunction, { running: number; readonly waiting: (() => void)[] }>();
 
   // deno-lint-ignore no-explicit-any
   const worker = new Worker<any>(queueName, async (job: Job, _token?: string, cancel?: AbortSignal): Promise<void> => {
@@ -442,6 +444,14 @@ export function createTaskWorker(options: TaskWorkerOptions): Worker {
       responseAborted: data.responseAborted === true,
       jobId: job.id,
     };
+    const ownConcurrency = taskDefinition(fn)?.settings.concurrency;
+    let place: { running: number; readonly waiting: (() => void)[] } | undefined;
+    if (ownConcurrency !== undefined && ownConcurrency !== Infinity) {
+      place = places.get(fn);
+      if (place === undefined) places.set(fn, place = { running: 0, waiting: [] });
+      if (place.running < ownConcurrency) place.running++;
+      else await new Promise<void>((resolve) => place!.waiting.push(resolve)); // the place is handed over
+    }
     const limit = taskDefinition(fn)?.settings.timeoutMs ?? timeoutMs;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
@@ -463,6 +473,11 @@ export function createTaskWorker(options: TaskWorkerOptions): Worker {
     } finally {
       if (timer !== undefined) clearTimeout(timer);
       cancel?.removeEventListener("abort", onCancel);
+      if (place !== undefined) {
+        const next = place.waiting.shift();
+        if (next !== undefined) next();
+        else place.running--;
+      }
     }
   }, { ...workerOptions, connection: options.connection });
 

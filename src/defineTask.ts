@@ -8,17 +8,18 @@ const kTarget: unique symbol = Symbol("@background/tasks.target");
 export interface TaskDefinition {
   /** The stable name: reported to hooks and used by durable runners to find the function. */
   readonly name: string;
-  /** Timeout and retries for this task, overriding the runner's. */
+  /** Timeout, retries and own concurrency limit for this task (timeout and retries override the runner's). */
   readonly settings: TaskSettings;
 }
 
 /**
- * Names a task and fixes its timeout and retries, wherever it is added.
+ * Names a task and fixes its timeout, retries and own concurrency limit,
+ * wherever it is added.
  * A named task with JSON arguments can later run on a durable queue.
  *
  * @param name a stable, non-empty name such as `"send-welcome-email"`
  * @param fn the task function, sync or async
- * @param settings `timeoutMs` and `retries` for this task
+ * @param settings `timeoutMs`, `retries` and `concurrency` for this task
  * @returns a function that behaves like `fn` and carries the definition
  *
  * @example
@@ -28,7 +29,7 @@ export interface TaskDefinition {
  * const sendWelcomeEmail = defineTask(
  *   "send-welcome-email",
  *   async (to: string, username: string) => { console.log(`mail ${to} ${username}`); },
- *   { retries: 3, timeoutMs: 10_000 },
+ *   { retries: 3, timeoutMs: 10_000, concurrency: 4 }, // at most 4 mails at once; other tasks are not held back
  * );
  * console.assert(taskDefinition(sendWelcomeEmail)?.name === "send-welcome-email");
  * ```

@@ -77,6 +77,14 @@ export interface TaskSettings {
    * @default the runner's `retries`
    */
   readonly retries?: number;
+  /**
+   * How many attempts of this task may run at once in one runner (or one
+   * `createTaskWorker` process). The others stay queued without holding back
+   * other tasks; a timed-out attempt frees its place. Limit the tasks that
+   * use a scarce resource (SMTP connections, CPU) and leave cheap ones free.
+   * @default no limit of its own (the runner's `concurrency` still applies)
+   */
+  readonly concurrency?: number;
 }
 
 /** How a request's tasks run relative to each other. */

@@ -23,7 +23,11 @@ export interface Config {
   readonly retryBaseMs: number;
   /** `MAX_UPLOAD_BYTES`: largest accepted CSV file. */
   readonly maxUploadBytes: number;
-  /** `TASK_CONCURRENCY`: background tasks running at once. */
+  /** `MAIL_CONCURRENCY`: welcome mails being sent at once (each an SMTP connection). */
+  readonly mailConcurrency: number;
+  /** `CSV_CONCURRENCY`: uploads being parsed at once (CPU on the server's one thread). */
+  readonly csvConcurrency: number;
+  /** `TASK_CONCURRENCY`: background tasks running at once, all kinds together. */
   readonly taskConcurrency: number;
   /** `TASK_MAX_PENDING`: tasks that may wait before requests get 503. */
   readonly taskMaxPending: number;
@@ -64,7 +68,9 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     smtpTimeoutMs: int("SMTP_TIMEOUT_MS", 10_000, 1),
     retryBaseMs: int("RETRY_BASE_MS", 500, 0),
     maxUploadBytes: int("MAX_UPLOAD_BYTES", 100 * 1024 * 1024, 1),
-    taskConcurrency: int("TASK_CONCURRENCY", 64, 1),
+    mailConcurrency: int("MAIL_CONCURRENCY", 8, 1),
+    csvConcurrency: int("CSV_CONCURRENCY", 2, 1),
+    taskConcurrency: int("TASK_CONCURRENCY", 1000, 1),
     taskMaxPending: int("TASK_MAX_PENDING", 10_000, 1),
     taskTimeoutMs: int("TASK_TIMEOUT_MS", 60_000, 1),
     shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 10_000, 0),

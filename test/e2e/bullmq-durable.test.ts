@@ -132,6 +132,29 @@ describe("durable tasks on BullMQ", { timeout: 120_000 }, () => {
     assert.equal(worker.stderr().match(/"flaky-run"\) failed for good/g)?.length, 1);
   });
 
+  it("keeps a task's own concurrency in a worker that could run more at once", async () => {
+    const { recordDir, env } = scope("serial");
+    const [web, worker] = await Promise.all([startWeb(env), startWorker({ ...env, CONCURRENCY: "8" })]);
+    track(web);
+    track(worker);
+    for (const id of ["s1", "s2", "s3", "s4"]) assert.equal(await (await fetch(`${web.url}/serial/${id}?ms=150`)).text(), "ok");
+    await fetch(`${web.url}/slow/free?ms=150`);
+    const records = await waitFor("the serial runs and the free one to finish", () => {
+      const all = readRecords(recordDir);
+      return all.filter((r) => r.kind === "done").length === 5 && all;
+    });
+    let running = 0;
+    let peak = 0;
+    for (const r of records.filter((r) => r.id.startsWith("s"))) {
+      running += r.kind === "start" ? 1 : -1;
+      peak = Math.max(peak, running);
+    }
+    assert.equal(peak, 1, "serial-run never overlapped itself");
+    const firstDone = records.find((r) => r.kind === "done" && r.id.startsWith("s"))!;
+    const free = records.find((r) => r.kind === "start" && r.id === "free")!;
+    assert.ok(free.at < firstDone.at + 100, "a task without a limit did not wait behind the serial ones");
+  });
+
   it("still runs the task when the web process is killed (-9) right after it answered", async () => {
     const { queueName, recordDir, env } = scope("webkill");
     const recoverAfterMs = 1_500;

@@ -142,6 +142,58 @@ describe("TaskRunner", () => {
     assert.equal(calls, 2);
   });
 
+  it("a defined task's own concurrency limits it without holding back other tasks", async () => {
+    const runner = new TaskRunner({ concurrency: 4 });
+    const gate = deferred();
+    const started: number[] = [];
+    let running = 0;
+    let peak = 0;
+    const limited = defineTask("limited", async (id: number) => {
+      started.push(id);
+      peak = Math.max(peak, ++running);
+      await gate.promise;
+      running--;
+    }, { concurrency: 2 });
+    for (let id = 0; id < 6; id++) runner.addTask(limited, id);
+    let freeRan = 0;
+    for (let i = 0; i < 3; i++) runner.addTask(() => void freeRan++);
+    await tick(5);
+    assert.deepEqual(started, [0, 1]);
+    assert.equal(freeRan, 3, "tasks queued behind the limited ones ran");
+    assert.deepEqual({ running: runner.stats().running, queued: runner.stats().queued }, { running: 2, queued: 4 });
+    const report = await runner.drain({ timeoutMs: 1 });
+    assert.deepEqual(
+      report.unfinished.map((task) => `${task.name}:${task.state}`).sort(),
+      ["limited:queued", "limited:queued", "limited:queued", "limited:queued", "limited:running", "limited:running"],
+    );
+    gate.resolve();
+    assert.deepEqual(await runner.drain(), { drained: true, unfinished: [] });
+    assert.deepEqual(started, [0, 1, 2, 3, 4, 5], "the waiting ones start in the order they were added");
+    assert.equal(peak, 2);
+    assert.equal(runner.stats().succeeded, 9);
+  });
+
+  it("a timed-out or retried attempt gives its place to the next one of its kind", async () => {
+    const failures: TaskErrorInfo[] = [];
+    const runner = new TaskRunner({ onError: (_error, info) => void failures.push(info), retryDelayMs: 0 });
+    const attempts: string[] = [];
+    let running = 0;
+    let peak = 0;
+    const stuck = defineTask("stuck", function (this: TaskContext, id: number): Promise<void> {
+      attempts.push(`${id}.${this.attempt}`);
+      peak = Math.max(peak, ++running);
+      this.signal.addEventListener("abort", () => running--);
+      return new Promise(() => {}); // never settles: only the timeout ends it
+    }, { concurrency: 1, timeoutMs: 15, retries: 1 });
+    runner.addTask(stuck, 0);
+    runner.addTask(stuck, 1);
+    await runner.drain();
+    // 0's retry queues behind 1, which was waiting for the place.
+    assert.deepEqual(attempts, ["0.1", "1.1", "0.2", "1.2"]);
+    assert.equal(peak, 1, "one attempt at a time");
+    assert.deepEqual(failures.map((info) => [info.name, info.attempt, info.timedOut]), [["stuck", 2, true], ["stuck", 2, true]]);
+  });
+
   it("reports throws, rejections and non-Error values once each and never leaks an unhandled rejection", async () => {
     await noUnhandledRejections(async () => {
       const reports: [unknown, string][] = [];
@@ -247,5 +299,7 @@ describe("TaskRunner", () => {
     assert.throws(() => new TaskRunner({ retries: 1.5 }), /retries must be a whole number/);
     assert.throws(() => new TaskRunner().addTask("sendEmail" as never), /fn must be a function, got string.*not its result/);
     assert.throws(() => defineTask("", () => {}), /name must be a non-empty string/);
+    assert.throws(() => defineTask("mail", () => {}, { concurrency: 0 }), /defineTask\("mail"\): concurrency must be a whole number ≥ 1 or Infinity, got 0/);
+    assert.throws(() => defineTask("mail", () => {}, { concurrency: 2.5 }), /concurrency must be a whole number/);
   });
 });

@@ -7,6 +7,7 @@
 import { defineTask, type TaskContext } from "@background/tasks";
 import { createReadStream } from "node:fs";
 import { parse, CsvError } from "csv-parse";
+import { config } from "../config.ts";
 import { getJob, uploadPath } from "../uploads/uploadJobs.ts";
 
 export const processCsv = defineTask("process-csv", async function (this: TaskContext, id: string): Promise<void> {
@@ -43,4 +44,4 @@ export const processCsv = defineTask("process-csv", async function (this: TaskCo
     source.destroy(); // closes the file if parsing stopped early
     job.finishedAt = new Date().toISOString();
   }
-}, { retries: 0 });
+}, { retries: 0, concurrency: config.csvConcurrency });

@@ -9,4 +9,4 @@ export const sendWelcomeEmail = defineTask("send-welcome-email", async (email: s
     subject: "Welcome!",
     text: `Welcome ${username}, thanks for registering!`,
   });
-}, { retries: config.mailRetries, timeoutMs: config.smtpTimeoutMs * 3 });
+}, { retries: config.mailRetries, timeoutMs: config.smtpTimeoutMs * 3, concurrency: config.mailConcurrency });
