@@ -56,6 +56,13 @@ export function headlines(results) {
         unit: "×",
         value: pick(e.ratios?.["onAfterResponse/fastapi"]?.rps),
       });
+      headline(list, {
+        group: "vsFastapi",
+        id: "seed.log.ceilingVsFastapi",
+        label: "(ceiling) bare Bun.serve, the same JSON and no work",
+        unit: "×",
+        value: pick(e.ratios?.["ceiling/fastapi"]?.rps),
+      });
     }
     headline(list, {
       group: "vsOnAfterResponse",

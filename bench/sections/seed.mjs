@@ -52,6 +52,12 @@ export function contenders() {
       missing: bun.available() ? undefined : `bun not installed (${bun.install})`,
       start: (dataDir) => startServer({ name: "onAfterResponse", cmd: bun.command("bench/elysia-onafterresponse.ts")[0], args: bun.command("bench/elysia-onafterresponse.ts")[1], env: { DATA_DIR: dataDir } }),
     },
+    ceiling: {
+      label: "ceiling: bare Bun.serve answering the same JSON, no work (log endpoint only)",
+      only: ["log"],
+      missing: bun.available() ? undefined : `bun not installed (${bun.install})`,
+      start: () => startServer({ name: "ceiling", cmd: bun.command("bench/servers/log-ceiling.ts")[0], args: bun.command("bench/servers/log-ceiling.ts")[1] }),
+    },
     ours: {
       label: "ours: examples/server.ts (Bun, Elysia plugin)",
       missing: !bun.available() ? `bun not installed (${bun.install})` : !example ? "examples/server.ts is not on main yet" : undefined,
@@ -89,10 +95,11 @@ export async function run(ctx) {
     if (c.missing) log(`  ${c.label}: skipped: ${c.missing}`);
     return !c.missing;
   });
-  const order = ["fastapi", "onAfterResponse", "ours"].filter((n) => available.some(([k]) => k === n));
+  const contenderOrder = ["fastapi", "ceiling", "onAfterResponse", "ours"].filter((n) => available.some(([k]) => k === n));
 
   for (const [key, endpoint] of Object.entries(endpoints)) {
     log(`  ${endpoint.label}`);
+    const order = contenderOrder.filter((name) => all[name].only === undefined || all[name].only.includes(key));
     const servers = {};
     const dirs = [];
     try {
@@ -105,7 +112,7 @@ export async function run(ctx) {
       }
       const load = { connections: endpoint.connections ?? ctx.connections, method: endpoint.method, bodyFile: endpoint.bodyFile, contentType: endpoint.contentType, timeoutS: 30 };
       for (const name of order) await warmUp(servers[name], { ...load, path: endpoint.path }, ctx.warmupS);
-      const ratioPairs = [["ours", "fastapi"], ["ours", "onAfterResponse"], ["onAfterResponse", "fastapi"]]
+      const ratioPairs = [["ours", "fastapi"], ["ours", "onAfterResponse"], ["onAfterResponse", "fastapi"], ["ceiling", "fastapi"], ["ours", "ceiling"]]
         .filter(([a, b]) => servers[a] && servers[b]);
       const compared = await interleave({
         variants: order.map((name) => ({ name, server: servers[name] })),
