@@ -340,8 +340,8 @@ export class TaskRunner {
       while (this.#runningCount < this.#concurrency && this.#head < queue.length) {
         const task = queue[this.#head]!;
         queue[this.#head++] = undefined;
-        const limit = taskDefinition(task.fn)?.settings.concurrency;
-        if (limit !== undefined && limit !== Infinity && !this.#takeSlot(task, limit)) continue;
+        const definition = taskDefinition(task.fn);
+        if (_hasOwnLimit(definition) && !this.#takeSlot(task, definition)) continue;
         this.#start(task);
       }
     } finally {
@@ -357,23 +357,20 @@ export class TaskRunner {
   };
 
   /** Gives `task` a place under its own limit, or parks it (still queued) until one is free. */
-  #takeSlot(task: _Task, limit: number): boolean {
-    const definition = taskDefinition(task.fn)!;
+  #takeSlot(task: _Task, definition: TaskDefinition): boolean {
     let slots = this.#slots.get(definition);
     if (slots === undefined) this.#slots.set(definition, slots = { running: 0, parked: [] });
-    if (slots.running >= limit) {
+    if (slots.running >= definition.settings.concurrency!) {
       slots.parked.push(task);
       return false;
     }
     slots.running++;
-    task.slot = slots;
     return true;
   }
 
-  /** Frees the attempt's place; the first parked task of the same kind goes to the front of the queue. */
-  #freeSlot(task: _Task): void {
-    const slots = task.slot!;
-    task.slot = undefined;
+  /** Frees an ended attempt's place; the first parked task of its kind goes to the front of the queue. */
+  #freeSlot(definition: TaskDefinition): void {
+    const slots = this.#slots.get(definition)!;
     slots.running--;
     const next = slots.parked.shift();
     if (next === undefined) return;
@@ -433,7 +430,8 @@ export class TaskRunner {
       task.timer = undefined;
     }
     this.#runningCount--;
-    if (task.slot !== undefined) this.#freeSlot(task);
+    const definition = taskDefinition(task.fn);
+    if (_hasOwnLimit(definition)) this.#freeSlot(definition); // every running attempt of such a task took a place
     if (this.#runningAsync.size !== 0) this.#runningAsync.delete(task); // most tasks are sync and never in it
     if (ok) {
       task.state = _DONE;
@@ -441,7 +439,7 @@ export class TaskRunner {
       if (this.#listeners.success?.length) this.#emit("success", task);
       task.owner?._onTaskDone(task, false);
     } else {
-      const retries = taskDefinition(task.fn)?.settings.retries ?? this.#retries;
+      const retries = definition?.settings.retries ?? this.#retries;
       const final = attempt > retries;
       const info = this.#info(task, timedOut, final);
       if (final) {
@@ -551,6 +549,11 @@ export class TaskRunner {
     }
     return list;
   }
+}
+
+function _hasOwnLimit(definition: TaskDefinition | undefined): definition is TaskDefinition {
+  const limit = definition?.settings.concurrency;
+  return limit !== undefined && limit !== Infinity;
 }
 
 /** Throws a TypeError unless `fn` can be run as a task. @internal */

@@ -31,8 +31,6 @@ export class _Task implements AcceptedTask {
   attempt = 0;
   controller: AbortController | undefined = undefined;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  /** The place this attempt holds under its task's own `concurrency`, if it has one. */
-  slot: _TaskSlots | undefined = undefined;
   /** The next task of the same request still waiting to be handed to the runner. */
   nextWaiting: _Task | undefined = undefined;
 
