@@ -70,7 +70,9 @@ export function headlines(results) {
       label: e.label,
       unit: "×",
       value: pick(e.ratios?.["ours/onAfterResponse"]?.rps),
-      goal: { op: ">=", value: 1 },
+      // Mail and CSV work can queue behind the example's limits while the answers go out, so for
+      // those endpoints "not slower" is judged on the rate until the work is done.
+      goal: key === "log" ? { op: ">=", value: 1 } : undefined,
     });
     if (key !== "log") {
       headline(list, {
@@ -79,6 +81,7 @@ export function headlines(results) {
         label: `${e.label.split(" (")[0]}, until its work is done`,
         unit: "×",
         value: pick(e.ratios?.["ours/onAfterResponse"]?.sustainedRps),
+        goal: { op: ">=", value: 1 },
       });
     }
   }
