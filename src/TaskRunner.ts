@@ -12,7 +12,7 @@ import type {
 import { _DONE, _QUEUED, _RUNNING, _Task, type _TaskSlots } from "./_task.ts";
 import { DrainTimeoutError, TaskQueueFullError, TaskTimeoutError } from "./errors.ts";
 import { _taskTarget, type TaskDefinition, taskDefinition } from "./defineTask.ts";
-import { _checkSettings } from "./_settings.ts";
+import { _checkSettings, _checkTimeout, _MAX_TIMER_MS } from "./_settings.ts";
 
 /** Lifecycle events of a {@link TaskRunner}, with what each listener receives. */
 export interface TaskRunnerEvents {
@@ -107,8 +107,14 @@ export class TaskRunner {
       throw new RangeError(`TaskRunner: overflow must be "reject" or "drop", got ${JSON.stringify(overflow)}.`);
     }
     _checkSettings("TaskRunner", options);
-    if (retryDelayMs !== undefined && typeof retryDelayMs !== "function" && !(retryDelayMs >= 0)) {
-      throw new RangeError(`TaskRunner: retryDelayMs must be a number ≥ 0 or a function, got ${String(retryDelayMs)}.`);
+    if (
+      retryDelayMs !== undefined && typeof retryDelayMs !== "function" &&
+      !(typeof retryDelayMs === "number" && retryDelayMs >= 0 && retryDelayMs <= _MAX_TIMER_MS)
+    ) {
+      throw new RangeError(
+        `TaskRunner: retryDelayMs must be a number of milliseconds ≥ 0 and at most ${_MAX_TIMER_MS} (about 24.8 days), ` +
+          `or a function (retry, error) => number, got ${String(retryDelayMs)}.`,
+      );
     }
     if (onError !== undefined && typeof onError !== "function") {
       throw new TypeError(`TaskRunner: onError must be a function (error, info) => void, got ${typeof onError}.`);
@@ -116,7 +122,7 @@ export class TaskRunner {
     this.#concurrency = concurrency;
     this.#maxPending = maxPending;
     this.#overflow = overflow;
-    this.#timeoutMs = options.timeoutMs;
+    this.#timeoutMs = options.timeoutMs === Infinity ? undefined : options.timeoutMs;
     this.#retries = options.retries ?? 0;
     this.#retryDelay = typeof retryDelayMs === "function"
       ? retryDelayMs
@@ -183,15 +189,14 @@ export class TaskRunner {
    * still waiting for their response and tasks added meanwhile. Use it on
    * shutdown, after the server stopped accepting requests.
    *
-   * @param options `timeoutMs`: give up after this long, abort the signals of
-   *   running tasks, and report what did not finish
+   * @param options `timeoutMs`: give up after this long (at most 2147483647;
+   *   `Infinity` or unset: wait for ever), abort the signals of running
+   *   tasks, and report what did not finish
    * @returns `{ drained, unfinished }`
    */
   drain(options: { timeoutMs?: number } = {}): Promise<DrainResult> {
     const { timeoutMs } = options;
-    if (timeoutMs !== undefined && !(timeoutMs >= 0)) {
-      throw new RangeError(`TaskRunner.drain: timeoutMs must be a number ≥ 0, got ${String(timeoutMs)}.`);
-    }
+    if (timeoutMs !== undefined) _checkTimeout("TaskRunner.drain", "timeoutMs", timeoutMs, true);
     if (this.#isIdle()) return Promise.resolve({ drained: true, unfinished: [] });
     return new Promise((resolve) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -403,7 +408,7 @@ export class TaskRunner {
     }
     this.#runningAsync.add(task);
     const timeoutMs = taskDefinition(task.fn)?.settings.timeoutMs ?? this.#timeoutMs;
-    if (timeoutMs !== undefined) {
+    if (timeoutMs !== undefined && timeoutMs !== Infinity) {
       task.timer = setTimeout(() => {
         if (task.state !== _RUNNING || task.attempt !== attempt) return;
         this.#timedOut++;
@@ -461,6 +466,8 @@ export class TaskRunner {
           console.error("[background-tasks] retryDelayMs threw; retrying at once:", delayError);
           delay = 0;
         }
+        // Not a number or below 0: at once; past what a timer keeps: as late as one can wait.
+        delay = delay >= 0 ? Math.min(delay, _MAX_TIMER_MS) : 0;
         setTimeout(() => {
           this.#delayed.delete(task);
           this.#queued--;

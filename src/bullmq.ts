@@ -34,6 +34,7 @@ import type { AcceptedTask, DrainResult, TaskContext, TaskErrorInfo, TaskFunctio
 import { TaskRunner } from "./TaskRunner.ts";
 import { taskDefinition } from "./defineTask.ts";
 import { TaskTimeoutError } from "./errors.ts";
+import { _checkTimeout, _MAX_TIMER_MS } from "./_settings.ts";
 
 /** The queue name used when none is given. */
 export const DEFAULT_QUEUE_NAME = "background-tasks";
@@ -202,10 +203,12 @@ export class BullMQTaskRunner extends TaskRunner {
     if (onUnavailable !== "fail" && onUnavailable !== "in-process") {
       throw new RangeError(`BullMQTaskRunner: onUnavailable must be "fail" or "in-process", got ${JSON.stringify(onUnavailable)}.`);
     }
-    if (!(storeTimeoutMs > 0)) {
-      throw new RangeError(`BullMQTaskRunner: storeTimeoutMs must be a positive number of milliseconds, got ${String(storeTimeoutMs)}.`);
+    if (!(storeTimeoutMs > 0 && storeTimeoutMs <= _MAX_TIMER_MS)) {
+      throw new RangeError(
+        `BullMQTaskRunner: storeTimeoutMs must be a number of milliseconds > 0 and at most ${_MAX_TIMER_MS}, got ${String(storeTimeoutMs)}.`,
+      );
     }
-    if (!(recoverAfterMs > 0)) {
+    if (!(recoverAfterMs > 0 && Number.isFinite(recoverAfterMs))) {
       throw new RangeError(`BullMQTaskRunner: recoverAfterMs must be a positive number of milliseconds, got ${String(recoverAfterMs)}.`);
     }
     if (options.queue !== undefined) {
@@ -372,9 +375,10 @@ export interface TaskWorkerOptions extends Omit<WorkerOptions, "connection"> {
   /** The `defineTask` tasks this worker can run, found by name. */
   readonly tasks: readonly TaskFunction[];
   /**
-   * Abort and fail an attempt after this many milliseconds, unless the
-   * task's `defineTask` settings say otherwise. A failed attempt is retried
-   * while the job has attempts left.
+   * Abort and fail an attempt after this many milliseconds (at most
+   * 2147483647; `Infinity` for none), unless the task's `defineTask`
+   * settings say otherwise. A failed attempt is retried while the job has
+   * attempts left.
    * @default undefined (no timeout)
    */
   readonly timeoutMs?: number;
@@ -417,9 +421,7 @@ export interface TaskWorkerOptions extends Omit<WorkerOptions, "connection"> {
  */
 export function createTaskWorker(options: TaskWorkerOptions): Worker {
   const { queueName = DEFAULT_QUEUE_NAME, tasks, timeoutMs, onError, ...workerOptions } = options;
-  if (timeoutMs !== undefined && !(timeoutMs > 0)) {
-    throw new RangeError(`createTaskWorker: timeoutMs must be a positive number of milliseconds, got ${String(timeoutMs)}.`);
-  }
+  if (timeoutMs !== undefined) _checkTimeout("createTaskWorker", "timeoutMs", timeoutMs);
   const byName = _definedNames("createTaskWorker", tasks);
   // Tasks with their own `concurrency`: jobs past it wait here (each holding one of the worker's slots).
   const places = new Map<TaskFunction, { running: number; readonly waiting: (() => void)[] }>();
@@ -456,7 +458,7 @@ export function createTaskWorker(options: TaskWorkerOptions): Worker {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const run = Promise.resolve().then(() => fn.apply(context, Array.isArray(data.args) ? data.args : []));
-      if (limit === undefined) {
+      if (limit === undefined || limit === Infinity) {
         await run;
         return;
       }

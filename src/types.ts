@@ -68,7 +68,9 @@ export interface AcceptedTask extends TaskContext {
 /** Per-task settings, set once with `defineTask` and applied wherever the task is added. */
 export interface TaskSettings {
   /**
-   * Abort and fail an attempt after this many milliseconds.
+   * Abort and fail an attempt after this many milliseconds (at most
+   * 2147483647, about 24.8 days); `Infinity` for no timeout, whatever the
+   * runner's.
    * @default the runner's `timeoutMs`
    */
   readonly timeoutMs?: number;
@@ -133,7 +135,8 @@ export interface TaskRunnerOptions {
    */
   readonly overflow?: OverflowPolicy;
   /**
-   * Abort and fail an attempt after this many milliseconds.
+   * Abort and fail an attempt after this many milliseconds (at most
+   * 2147483647, about 24.8 days); `Infinity` or unset for no timeout.
    * @default undefined (no timeout)
    */
   readonly timeoutMs?: number;
@@ -143,7 +146,9 @@ export interface TaskRunnerOptions {
    */
   readonly retries?: number;
   /**
-   * Milliseconds to wait before retry number `retry` (1 for the first).
+   * Milliseconds to wait before retry number `retry` (1 for the first), at
+   * most 2147483647. A function's result is kept within 0 and that bound
+   * (not a number: 0).
    * @default exponential: 100 ms, 200 ms, 400 ms … capped at 30 s
    */
   readonly retryDelayMs?: number | ((retry: number, error: unknown) => number);

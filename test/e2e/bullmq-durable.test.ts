@@ -4,6 +4,7 @@
 // refusal at the call, kill -9 of the web process, kill -9 of a worker.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { BullMQTaskRunner, createTaskWorker } from "../../src/bullmq.ts";
 import {
   type Child,
   freshScope,
@@ -98,6 +99,13 @@ describe("durable tasks on BullMQ", { timeout: 120_000 }, () => {
     const run = await waitFor("the in-process run", () => readRecords(recordDir).find((r) => r.id === "l1"));
     assert.equal(run.pid, webPid(web), "a task listed in inProcess runs in the web process");
     assert.equal(run.jobId, undefined);
+  });
+
+  it("refuses limits no timer can keep, before connecting", () => {
+    const connection = { url: redis.url };
+    assert.throws(() => createTaskWorker({ tasks: [], connection, timeoutMs: 3e9 }), /createTaskWorker: timeoutMs must be .* at most 2147483647 .*or Infinity/);
+    assert.throws(() => new BullMQTaskRunner({ connection, storeTimeoutMs: 3e9 }), /storeTimeoutMs must be .* at most 2147483647/);
+    assert.throws(() => new BullMQTaskRunner({ connection, recoverAfterMs: Infinity }), /recoverAfterMs must be a positive number/);
   });
 
   it("retries with backoff, times attempts out, and keeps failed jobs for inspection", async () => {

@@ -130,6 +130,35 @@ describe("TaskRunner", () => {
     assert.equal(runner.stats().failed, 0);
   });
 
+  it("timeoutMs Infinity means no timeout, also as a defined task's own setting", async () => {
+    const slow = () => new Promise<void>((resolve) => setTimeout(resolve, 30));
+    const reports: unknown[] = [];
+    const unlimited = new TaskRunner({ timeoutMs: Infinity, onError: (e) => void reports.push(e) });
+    unlimited.addTask(slow);
+    await unlimited.drain();
+    const limited = new TaskRunner({ timeoutMs: 10, onError: (e) => void reports.push(e) });
+    limited.addTask(defineTask("unlimited", slow, { timeoutMs: Infinity }));
+    limited.addTask(defineTask("limited", slow));
+    await limited.drain();
+    assert.equal(unlimited.stats().succeeded, 1);
+    assert.deepEqual([limited.stats().succeeded, limited.stats().timedOut], [1, 1]);
+    assert.equal(reports.length, 1);
+    assert.ok(reports[0] instanceof TaskTimeoutError && /"limited"/.test(reports[0].message));
+  });
+
+  it("a retry delay that is not a number or below 0 retries at once", async () => {
+    for (const bad of [Number.NaN, -5, "soon" as unknown as number]) {
+      const runner = new TaskRunner({ retries: 1, retryDelayMs: () => bad, onError: () => {} });
+      let calls = 0;
+      runner.addTask(() => {
+        if (++calls === 1) throw new Error("once");
+      });
+      const result = await runner.drain({ timeoutMs: 1_000 });
+      assert.equal(result.drained, true, `retryDelayMs returning ${String(bad)}`);
+      assert.equal(calls, 2);
+    }
+  });
+
   it("defineTask settings override the runner's", async () => {
     const runner = new TaskRunner({ retries: 0, onError: () => {} });
     let calls = 0;
@@ -295,7 +324,13 @@ describe("TaskRunner", () => {
     assert.throws(() => new TaskRunner({ concurrency: 0 }), /concurrency must be a whole number ≥ 1/);
     assert.throws(() => new TaskRunner({ maxPending: -1 }), /maxPending/);
     assert.throws(() => new TaskRunner({ overflow: "wait" as never }), /overflow must be "reject" or "drop"/);
-    assert.throws(() => new TaskRunner({ timeoutMs: 0 }), /timeoutMs must be a positive number/);
+    assert.throws(() => new TaskRunner({ timeoutMs: 0 }), /TaskRunner: timeoutMs must be a number of milliseconds > 0 and at most 2147483647 .*or Infinity for no limit, got 0/);
+    // Longer than a timer keeps: every runtime would fire it after 1 ms.
+    assert.throws(() => new TaskRunner({ timeoutMs: 3e9 }), /timeoutMs must be .* at most 2147483647/);
+    assert.throws(() => defineTask("mail", () => {}, { timeoutMs: 2 ** 31 }), /defineTask\("mail"\): timeoutMs/);
+    assert.throws(() => new TaskRunner().drain({ timeoutMs: 3e9 }), /TaskRunner.drain: timeoutMs must be a number of milliseconds ≥ 0/);
+    assert.throws(() => new TaskRunner({ retryDelayMs: Infinity }), /retryDelayMs must be a number of milliseconds ≥ 0 and at most 2147483647/);
+    assert.throws(() => new TaskRunner({ retryDelayMs: -1 }), /retryDelayMs/);
     assert.throws(() => new TaskRunner({ retries: 1.5 }), /retries must be a whole number/);
     assert.throws(() => new TaskRunner().addTask("sendEmail" as never), /fn must be a function, got string.*not its result/);
     assert.throws(() => defineTask("", () => {}), /name must be a non-empty string/);
