@@ -7,6 +7,20 @@ import { LineAppender } from "../log/LineAppender.ts";
 /** The log file's single appender; close it on shutdown. */
 export const notificationLog: LineAppender = new LineAppender(join(config.dataDir, "log.txt"));
 
+// No timeout: the line is written synchronously in the next turn of the event loop, which a
+// timer could not interrupt anyway.
 export const writeLog = defineTask("write-log", (message: string): Promise<void> => {
-  return notificationLog.append(`${new Date().toISOString()} ${message}`);
-}, { retries: 2 });
+  return notificationLog.append(`${timestamp()} ${message}`);
+}, { retries: 2, timeoutMs: Infinity });
+
+// Lines written in the same millisecond share one formatted time.
+let lastMs = Number.NaN;
+let lastIso = "";
+function timestamp(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastIso = new Date(now).toISOString();
+  }
+  return lastIso;
+}
