@@ -50,4 +50,6 @@ const handlers: Record<string, (request: Request, server: Server) => Response> =
 };
 const mode = process.env.MODE ?? "";
 if (!(mode in handlers)) throw new Error(`MODE must be one of ${Object.keys(handlers).join(", ")}, got "${mode}"`);
+// A signal ends the process normally, so `bun --cpu-prof` can write its profile.
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exit(0));
 Bun.serve({ port: Number(process.env.PORT), hostname: "127.0.0.1", fetch: handlers[mode] });
