@@ -71,8 +71,11 @@ export class TaskRunner {
   readonly #retryDelay: (retry: number, error: unknown) => number;
   readonly #onError: ((error: unknown, info: TaskErrorInfo) => void) | undefined;
 
+  // Tasks ready to run are queue[head..tail). The array keeps its room between bursts, so a
+  // request's task does not grow a fresh array each time.
   #queue: (_Task | undefined)[] = [];
   #head = 0;
+  #tail = 0;
   #pumpScheduled = false;
   #pumping = false;
   #runningCount = 0;
@@ -306,7 +309,7 @@ export class TaskRunner {
     this.#waiting--;
     this.#queued++;
     task.state = _QUEUED;
-    this.#queue.push(task);
+    this.#queue[this.#tail++] = task;
     if (pumpSoon && !this.#pumping && !this.#pumpScheduled) {
       this.#pumpScheduled = true;
       queueMicrotask(this.#pump);
@@ -342,7 +345,7 @@ export class TaskRunner {
     this.#pumping = true;
     const queue = this.#queue;
     try {
-      while (this.#runningCount < this.#concurrency && this.#head < queue.length) {
+      while (this.#runningCount < this.#concurrency && this.#head < this.#tail) {
         const task = queue[this.#head]!;
         queue[this.#head++] = undefined;
         const definition = taskDefinition(task.fn);
@@ -352,11 +355,13 @@ export class TaskRunner {
     } finally {
       this.#pumping = false;
     }
-    if (this.#head === queue.length) {
-      queue.length = 0;
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > queue.length) {
-      this.#queue = queue.slice(this.#head);
+    if (this.#head === this.#tail) {
+      // Every slot was cleared as it was taken; only the room of a large burst is given back.
+      if (queue.length > 1024) queue.length = 0;
+      this.#head = this.#tail = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#tail) {
+      this.#queue = queue.slice(this.#head, this.#tail);
+      this.#tail -= this.#head;
       this.#head = 0;
     }
   };
@@ -380,7 +385,10 @@ export class TaskRunner {
     const next = slots.parked.shift();
     if (next === undefined) return;
     if (this.#head > 0) this.#queue[--this.#head] = next;
-    else this.#queue.unshift(next);
+    else {
+      this.#queue.unshift(next);
+      this.#tail++;
+    }
   }
 
   #start(task: _Task): void {
@@ -476,7 +484,7 @@ export class TaskRunner {
         }, delay);
       }
     }
-    if (!this.#pumping && this.#head < this.#queue.length) this.#pump();
+    if (!this.#pumping && this.#head < this.#tail) this.#pump();
     this.#checkIdle();
   }
 
@@ -548,7 +556,7 @@ export class TaskRunner {
       list.push({ name: task.name, state, request: request && { method: request.method, url: request.url } });
     };
     for (const task of this.#runningAsync) add(task, "running");
-    for (let i = this.#head; i < this.#queue.length; i++) add(this.#queue[i]!, "queued");
+    for (let i = this.#head; i < this.#tail; i++) add(this.#queue[i]!, "queued");
     for (const slots of this.#slots.values()) for (const task of slots.parked) add(task, "queued");
     for (const task of this.#delayed) add(task, "queued");
     for (let holder = this.#held; holder !== undefined; holder = holder._nextHeld) {
