@@ -79,7 +79,7 @@ export class BackgroundTasks {
   /** The request these tasks belong to, if any. */
   readonly request: TaskRequestInfo | undefined;
   readonly #policy: _Policy;
-  // Tasks not yet handed to the runner, linked through task.nextWaiting: no array per request.
+  // Tasks not yet handed to the runner, linked through task.next: no array per request.
   #firstWaiting: _Task | undefined = undefined;
   #lastWaiting: _Task | undefined = undefined;
   #active = 0;
@@ -127,7 +127,7 @@ export class BackgroundTasks {
       this.#firstWaiting = this.#lastWaiting = task;
       this.runner._hold(this);
     } else {
-      this.#lastWaiting = this.#lastWaiting.nextWaiting = task;
+      this.#lastWaiting = this.#lastWaiting.next = task;
     }
     if (this.#started) this.#advance(true);
   }
@@ -216,14 +216,14 @@ export class BackgroundTasks {
 
   /** @internal */
   *_waitingTasks(): Iterable<_Task> {
-    for (let task = this.#firstWaiting; task !== undefined; task = task.nextWaiting) yield task;
+    for (let task = this.#firstWaiting; task !== undefined; task = task.next) yield task;
   }
 
   /** Takes the first waiting task off the list. */
   #takeWaiting(): _Task {
     const task = this.#firstWaiting!;
-    this.#firstWaiting = task.nextWaiting;
-    task.nextWaiting = undefined;
+    this.#firstWaiting = task.next;
+    task.next = undefined;
     if (this.#firstWaiting === undefined) {
       // Everything was handed over: the runner no longer needs to list this request's tasks.
       this.#lastWaiting = undefined;

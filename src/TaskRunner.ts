@@ -79,8 +79,9 @@ export class TaskRunner {
   #pumpScheduled = false;
   #pumping = false;
   #runningCount = 0;
-  // Only tasks that returned a promise: a sync task is never seen running from outside.
-  readonly #runningAsync = new Set<_Task>();
+  // Only tasks that returned a promise (a sync task is never seen running from outside), linked
+  // through the tasks: a Set grew and shrank with every burst, costing Bun a rehash each time.
+  #firstRunning: _Task | undefined = undefined;
   readonly #delayed = new Set<_Task>();
   // Per defined task with its own `concurrency`: how many run, and the queued ones waiting for a place.
   readonly #slots = new Map<TaskDefinition, _TaskSlots>();
@@ -214,7 +215,7 @@ export class TaskRunner {
           if (at >= 0) this.#drainWaiters.splice(at, 1);
           const unfinished = this.#unfinished();
           const reason = new DrainTimeoutError(timeoutMs);
-          for (const task of this.#runningAsync) task.abort(reason);
+          for (const task of this.#running()) task.abort(reason);
           resolve({ drained: false, unfinished });
         }, timeoutMs);
       }
@@ -414,7 +415,10 @@ export class TaskRunner {
       this.#settle(task, attempt, undefined, true);
       return;
     }
-    this.#runningAsync.add(task);
+    task.previous = undefined;
+    task.next = this.#firstRunning;
+    if (this.#firstRunning !== undefined) this.#firstRunning.previous = task;
+    this.#firstRunning = task;
     const timeoutMs = taskDefinition(task.fn)?.settings.timeoutMs ?? this.#timeoutMs;
     if (timeoutMs !== undefined && timeoutMs !== Infinity) {
       task.timer = setTimeout(() => {
@@ -445,7 +449,7 @@ export class TaskRunner {
     this.#runningCount--;
     const definition = taskDefinition(task.fn);
     if (_hasOwnLimit(definition)) this.#freeSlot(definition); // every running attempt of such a task took a place
-    if (this.#runningAsync.size !== 0) this.#runningAsync.delete(task); // most tasks are sync and never in it
+    if (task.previous !== undefined || this.#firstRunning === task) this.#unlinkRunning(task); // most tasks are sync, never linked
     if (ok) {
       task.state = _DONE;
       this.#succeeded++;
@@ -538,6 +542,21 @@ export class TaskRunner {
     }
   }
 
+  #unlinkRunning(task: _Task): void {
+    const { previous, next } = task;
+    if (previous !== undefined) previous.next = next;
+    else this.#firstRunning = next;
+    if (next !== undefined) next.previous = previous;
+    task.previous = task.next = undefined;
+  }
+
+  /** The running async tasks, copied: aborting one may settle it at once. */
+  #running(): _Task[] {
+    const list: _Task[] = [];
+    for (let task = this.#firstRunning; task !== undefined; task = task.next) list.push(task);
+    return list;
+  }
+
   #isIdle(): boolean {
     return this.#waiting === 0 && this.#queued === 0 && this.#runningCount === 0;
   }
@@ -555,7 +574,7 @@ export class TaskRunner {
       const request = task.request;
       list.push({ name: task.name, state, request: request && { method: request.method, url: request.url } });
     };
-    for (const task of this.#runningAsync) add(task, "running");
+    for (const task of this.#running()) add(task, "running");
     for (let i = this.#head; i < this.#tail; i++) add(this.#queue[i]!, "queued");
     for (const slots of this.#slots.values()) for (const task of slots.parked) add(task, "queued");
     for (const task of this.#delayed) add(task, "queued");

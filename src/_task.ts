@@ -31,8 +31,12 @@ export class _Task implements AcceptedTask {
   attempt = 0;
   controller: AbortController | undefined = undefined;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  /** The next task of the same request still waiting to be handed to the runner. */
-  nextWaiting: _Task | undefined = undefined;
+  /**
+   * Links of the one list the task is in, if any: its request's tasks still waiting to be handed
+   * to the runner (forward only), or the runner's running async tasks. No set, no array per task.
+   */
+  next: _Task | undefined = undefined;
+  previous: _Task | undefined = undefined;
 
   constructor(fn: TaskFunction, args: unknown[], owner: _TaskOwner | undefined) {
     this.fn = fn;

@@ -29,6 +29,7 @@ import { TaskQueueFullError } from "./errors.ts";
 import { _afterResponse } from "./runAfterResponse.ts";
 import { getBackgroundTasks } from "./getBackgroundTasks.ts";
 import { _kTasks, type _Registered } from "./_registry.ts";
+import { _isResponse } from "./_isResponse.ts";
 
 /**
  * Options of the {@link backgroundTasks} plugin: the runner (or its options)
@@ -240,7 +241,7 @@ function _handOver(tasks: _PluginTasks, request: Request, response: unknown, thr
     tasks.skip();
     return response;
   }
-  if (tasks.size === 0 || !(response instanceof Response)) {
+  if (tasks.size === 0 || !_isResponse(response)) {
     tasks.start();
     return response;
   }

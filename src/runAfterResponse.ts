@@ -82,7 +82,7 @@ export function _afterResponse(
 
 // What the platform values of the current call offer; set by _inspect, read and reset by _finish
 // within one synchronous call.
-let foundCompletion: CompletionInfo | undefined;
+let foundCompletion: PromiseLike<unknown> | undefined;
 let foundNodeResponse: NodeResponseLike | undefined;
 let foundServer: RequestAddressServer | undefined;
 // Bun passes the same server to every request: once recognised, it is not inspected again.
@@ -106,8 +106,10 @@ function _inspect(value: unknown, tasks: BackgroundTasks): void {
       // A context past its request refuses waitUntil; the tasks still run.
     }
   }
-  if (typeof (candidate.completed as PromiseLike<unknown> | undefined)?.then === "function") {
-    foundCompletion = candidate as CompletionInfo;
+  // Read once: Deno's `completed` is a getter that makes the promise when first asked.
+  const completed = candidate.completed as PromiseLike<unknown> | undefined;
+  if (typeof completed?.then === "function") {
+    foundCompletion = completed;
   } else if (typeof candidate.requestIP === "function") {
     foundServer = candidate as RequestAddressServer;
     if (typeof waitUntil !== "function") knownServer = foundServer;
@@ -128,7 +130,7 @@ function _finish(tasks: BackgroundTasks, response: Response, request: Request | 
   if (completion !== undefined) {
     // The signal must exist before the client leaves to record it, so it is made now unless useless.
     const signal = signalMode === "legacy" ? undefined : (request as { signal?: AbortSignal } | undefined)?.signal;
-    completion.completed.then(
+    completion.then(
       () => tasks.start(_completedAborted(signal) ? ABORTED : undefined),
       () => tasks.start(ABORTED),
     );

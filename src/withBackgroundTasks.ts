@@ -3,6 +3,7 @@ import { _withPolicy, BackgroundTasks, type BackgroundTasksInit, defaultTaskRunn
 import type { TaskRunner } from "./TaskRunner.ts";
 import { _kTasks, type _Registered } from "./_registry.ts";
 import { _afterResponse, _afterResponseOf } from "./runAfterResponse.ts";
+import { _isResponse } from "./_isResponse.ts";
 
 /** Options of {@link withBackgroundTasks}. */
 export interface WithBackgroundTasksOptions extends BackgroundTasksOptions {
@@ -68,7 +69,7 @@ export function withBackgroundTasks<H extends FetchHandler>(handler: H, options:
     } catch (error) {
       return _handlerFailed(request, runOnHandlerError, error);
     }
-    if (result !== null && typeof result === "object" && !(result instanceof Response) &&
+    if (result !== null && typeof result === "object" && !_isResponse(result) &&
       typeof (result as PromiseLike<unknown>).then === "function") {
       return Promise.resolve(result as PromiseLike<unknown>).then(
         (response) => _handOver(request, response, count, a, b, c),
@@ -145,7 +146,7 @@ function _handOver(request: Request, response: unknown, count: number, a: unknow
 function _tasksToWatch(request: Request, response: unknown): BackgroundTasks | undefined {
   const value = (request as _Registered)[_kTasks];
   if (!(value instanceof BackgroundTasks)) return undefined; // no task was added: nothing was made
-  if (value.size > 0 && response instanceof Response) return value;
+  if (value.size > 0 && _isResponse(response)) return value;
   queueMicrotask(() => value.start());
   return undefined;
 }

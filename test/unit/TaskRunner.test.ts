@@ -320,6 +320,47 @@ describe("TaskRunner", () => {
     assert.equal((await runner.drain()).drained, true);
   });
 
+  it("keeps track of running async tasks that end in any order, time out or retry", async () => {
+    const runner = new TaskRunner({ retries: 1, retryDelayMs: 0, onError: () => {} });
+    const gates = Array.from({ length: 5 }, () => deferred());
+    const signals: AbortSignal[] = [];
+    for (let i = 0; i < 5; i++) {
+      runner.addTask(async function gated(this: TaskContext, at: number) {
+        signals[at] = this.signal;
+        await gates[at]!.promise;
+        if (at === 0) throw new Error("task 0 fails");
+      }, i);
+    }
+    const slow = defineTask("slow", () => new Promise<void>(() => {}), { timeoutMs: 10, retries: 0 });
+    runner.addTask(slow);
+    let attempts = 0;
+    runner.addTask(async function flaky() {
+      if (++attempts === 1) throw new Error("first attempt fails");
+      await tick();
+    });
+    await tick(2);
+    gates[2]!.resolve(); // the middle of the list
+    gates[4]!.resolve(); // the first linked
+    gates[0]!.resolve(); // the last linked; it fails, and so does its retry
+    await tick(3);
+    await new Promise((resolve) => setTimeout(resolve, 30)); // "slow" times out meanwhile
+    assert.equal(attempts, 2);
+    let result = await runner.drain({ timeoutMs: 20 });
+    assert.equal(result.drained, false);
+    // Only what still runs is listed, and only its signals are aborted.
+    assert.deepEqual(result.unfinished.map((t) => `${t.name}:${t.state}`).sort(), ["gated:running", "gated:running"]);
+    assert.deepEqual(signals.map((signal) => signal.aborted), [false, true, false, true, false]);
+    gates[1]!.resolve();
+    gates[3]!.resolve();
+    result = await runner.drain({ timeoutMs: 1_000 });
+    assert.deepEqual(result, { drained: true, unfinished: [] });
+    const stats = runner.stats();
+    assert.deepEqual(
+      [stats.running, stats.succeeded, stats.failed, stats.timedOut, stats.retried],
+      [0, 5, 2, 1, 2],
+    );
+  });
+
   it("rejects bad options and bad tasks with messages that say how to fix them", () => {
     assert.throws(() => new TaskRunner({ concurrency: 0 }), /concurrency must be a whole number ≥ 1/);
     assert.throws(() => new TaskRunner({ maxPending: -1 }), /maxPending/);
