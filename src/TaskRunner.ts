@@ -83,6 +83,10 @@ export class TaskRunner {
   // through the tasks: a Set grew and shrank with every burst, costing Bun a rehash each time.
   #firstRunning: _Task | undefined = undefined;
   readonly #delayed = new Set<_Task>();
+  // A batching writer returns one promise to many tasks: the later ones wait on the first one's
+  // reaction instead of each adding two closures and a reaction to the same promise.
+  #lastResult: unknown = undefined;
+  readonly #sharers = new Map<unknown, (_Task | number)[]>();
   // Per defined task with its own `concurrency`: how many run, and the queued ones waiting for a place.
   readonly #slots = new Map<TaskDefinition, _TaskSlots>();
   #held: _Holder | undefined = undefined;
@@ -429,15 +433,34 @@ export class TaskRunner {
         this.#settle(task, attempt, error, false, true);
       }, timeoutMs);
     }
+    if (result === this.#lastResult) {
+      // The previous async task returned the same result and its reaction has not run yet.
+      const sharers = this.#sharers.get(result);
+      if (sharers === undefined) this.#sharers.set(result, [task, attempt]);
+      else sharers.push(task, attempt);
+      return;
+    }
+    this.#lastResult = result; // before then(): a thenable may call back at once
     try {
       (then as PromiseLike<unknown>["then"]).call(
         result,
-        () => this.#settle(task, attempt, undefined, true),
-        (error: unknown) => this.#settle(task, attempt, error, false),
+        () => this.#settleResult(result, task, attempt, undefined, true),
+        (error: unknown) => this.#settleResult(result, task, attempt, error, false),
       );
     } catch (error) {
-      this.#settle(task, attempt, error, false); // a thenable whose then() throws
+      this.#settleResult(result, task, attempt, error, false); // a thenable whose then() throws
     }
+  }
+
+  /** Settles the task whose reaction this is, and the tasks that returned the same result after it. */
+  #settleResult(result: unknown, task: _Task, attempt: number, error: unknown, ok: boolean): void {
+    if (this.#lastResult === result) this.#lastResult = undefined;
+    this.#settle(task, attempt, error, ok);
+    if (this.#sharers.size === 0) return;
+    const sharers = this.#sharers.get(result);
+    if (sharers === undefined) return;
+    this.#sharers.delete(result);
+    for (let i = 0; i < sharers.length; i += 2) this.#settle(sharers[i] as _Task, sharers[i + 1] as number, error, ok);
   }
 
   #settle(task: _Task, attempt: number, error: unknown, ok: boolean, timedOut = false): void {

@@ -361,6 +361,44 @@ describe("TaskRunner", () => {
     );
   });
 
+  it("settles each of many tasks that return one shared promise, as a batching writer does", async () => {
+    const failures: TaskErrorInfo[] = [];
+    const runner = new TaskRunner({ retries: 0, onError: (_error, info) => failures.push(info) });
+    let batch = deferred();
+    let shared: Promise<void> = batch.promise;
+    const written: number[] = [];
+    // The lines of one batch share its promise.
+    const append = defineTask("append", (line: number) => {
+      written.push(line);
+      return shared;
+    });
+    const quick = defineTask("quick", (line: number) => append(line), { timeoutMs: 10 });
+    for (let line = 0; line < 4; line++) runner.addTask(append, line);
+    runner.addTask(quick, 4); // shares the promise, but times out on its own
+    await tick();
+    assert.equal(runner.stats().running, 5);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.deepEqual([runner.stats().running, runner.stats().timedOut], [4, 1]);
+    batch.resolve();
+    await tick(2);
+    assert.deepEqual([runner.stats().running, runner.stats().succeeded], [0, 4]);
+    runner.addTask(append, 4.5); // the same promise, settled by now: it needs a reaction of its own
+    await tick(2);
+    assert.deepEqual([runner.stats().running, runner.stats().succeeded], [0, 5]);
+
+    batch = deferred();
+    shared = batch.promise.then(() => {
+      throw new Error("disk full");
+    });
+    for (let line = 5; line < 8; line++) runner.addTask(append, line);
+    await tick();
+    batch.resolve();
+    assert.deepEqual(await runner.drain({ timeoutMs: 1_000 }), { drained: true, unfinished: [] });
+    assert.deepEqual(written, [0, 1, 2, 3, 4, 4.5, 5, 6, 7]);
+    assert.deepEqual(failures.map((info) => `${info.name}:${info.timedOut}`), ["quick:true", "append:false", "append:false", "append:false"]);
+    assert.deepEqual([runner.stats().succeeded, runner.stats().failed], [5, 4]);
+  });
+
   it("rejects bad options and bad tasks with messages that say how to fix them", () => {
     assert.throws(() => new TaskRunner({ concurrency: 0 }), /concurrency must be a whole number ≥ 1/);
     assert.throws(() => new TaskRunner({ maxPending: -1 }), /maxPending/);
