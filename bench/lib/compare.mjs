@@ -1,4 +1,4 @@
-// Interleaved comparisons: every variant's server stays up, and the runs alternate A B A B …
+// Interleaved comparisons: every variant's server stays up, and the runs alternate A B B A A B …
 import { runLoad } from "./load.mjs";
 import { cpuMs, waitIdle } from "./proc.mjs";
 import { pairedRatios, summarize } from "./stats.mjs";
@@ -6,7 +6,7 @@ import { pairedRatios, summarize } from "./stats.mjs";
 /**
  * @param {object} o
  * @param {{ name: string, server: { pid: number, url: string } }[]} o.variants the first one is the baseline
- * @param {number} o.pairs rounds; each round runs every variant once, in order
+ * @param {number} o.pairs rounds; each round runs every variant once, in order, reversed every other round
  * @param {(variant) => Promise<object>} o.measure one run, returning figures
  * @param {string[]} o.metrics keys of the figures to summarize (dot paths allowed)
  * @param {(line: string) => void} o.log
@@ -16,7 +16,8 @@ export async function interleave({ variants, pairs, measure, metrics, log, settl
   const runs = Object.fromEntries(variants.map((v) => [v.name, []]));
   for (let round = 1; round <= pairs; round++) {
     const parts = [];
-    for (const variant of variants) {
+    // A B, then B A: a machine that speeds up or slows down within a round favours neither.
+    for (const variant of round % 2 === 1 ? variants : [...variants].reverse()) {
       const cpuBefore = variant.server ? cpuMs(variant.server.pid) : NaN;
       const figures = await measure(variant);
       if (settle && variant.server) figures.settleMs = await waitIdle(variant.server.pid);
