@@ -4,6 +4,7 @@
 //   npm run bench -- --quick                 smoke run: 2 short rounds, small sizes (results not kept)
 //   npm run bench -- --pairs=7 --duration=5  rounds per comparison, seconds per load run
 //   npm run bench -- --cost-pairs=11 --cost-duration=3   the same for the cost section
+//   npm run bench -- --together-rounds=8     cost section: rounds with both servers loaded at once
 //   npm run bench -- --no-build              do not rebuild dist/ even when src/ is newer
 //   npm run bench -- --render                redraw chart.svg and summary.md from latest.json
 // Writes bench/results/latest.json, chart.svg and summary.md (a full run of every section), or
@@ -80,6 +81,8 @@ const ctx = {
   // shorter rounds give its medians more to stand on.
   costPairs: Number(value("cost-pairs", quick ? 2 : 11)),
   costDurationS: Number(value("cost-duration", quick ? 1 : 3)),
+  // After its interleaved rounds, the cost section loads both servers at the same time this often.
+  togetherRounds: Number(value("together-rounds", quick ? 2 : 8)),
   warmupS: quick ? 1 : 2,
   connections: Number(value("connections", 32)),
   log: (line) => console.log(line),
@@ -116,7 +119,7 @@ const meta = {
   pinning: pinning.enabled
     ? `taskset -c ${pinning.server} for every server (all its threads), taskset -c ${pinning.load} for the load generator`
     : `no pinning: ${pinning.why}`,
-  settings: { quick, pairs: ctx.pairs, durationS: ctx.durationS, costPairs: ctx.costPairs, costDurationS: ctx.costDurationS, warmupS: ctx.warmupS },
+  settings: { quick, pairs: ctx.pairs, durationS: ctx.durationS, costPairs: ctx.costPairs, costDurationS: ctx.costDurationS, togetherRounds: ctx.togetherRounds, warmupS: ctx.warmupS },
 };
 for (const name of Object.keys(runtimes)) {
   meta.runtimes[name] = runtimes[name].available() ? await version(name) : "not installed";

@@ -39,6 +39,15 @@ export function headlines(results) {
       value: pick(r.cpuRatio),
     });
   }
+  for (const [key, r] of Object.entries(s.cost?.runtimes ?? {})) {
+    headline(list, {
+      group: "costTogether",
+      id: `cost.${key}.together`,
+      label: key === "elysia" ? "Elysia plugin ÷ plain route (Bun)" : { bun: "Bun.serve", deno: "Deno.serve", node: "Node (@hono/node-server)" }[key],
+      unit: "×",
+      value: pick(r.together),
+    });
+  }
   for (const [key, e] of Object.entries(s.seed?.endpoints ?? {})) {
     headline(list, {
       group: "vsFastapi",
@@ -74,6 +83,15 @@ export function headlines(results) {
       // those endpoints "not slower" is judged on the rate until the work is done.
       goal: key === "log" ? { op: ">=", value: 1 } : undefined,
     });
+    if (key === "log") {
+      headline(list, {
+        group: "vsOnAfterResponse",
+        id: "seed.log.onAfterResponse.together",
+        label: `${e.label.split(" (")[0]}, loaded at the same time`,
+        unit: "×",
+        value: pick(e.together?.["ours/onAfterResponse"]),
+      });
+    }
     if (key !== "log") {
       headline(list, {
         group: "vsOnAfterResponse",
@@ -143,6 +161,7 @@ const scale = (s, k) => ({ median: s.median * k, min: s.min * k, max: s.max * k,
 export const shortGroups = {
   cost: "Cost per request (÷ bare)",
   costCpu: "CPU per request (bare ÷ ours)",
+  costTogether: "Cost per request, loaded together (÷ bare)",
   vsFastapi: "vs FastAPI",
   vsOnAfterResponse: "vs Elysia onAfterResponse",
   latency: "Latency (÷ no task)",
@@ -154,6 +173,7 @@ export const shortGroups = {
 export const groups = {
   cost: "Cost per request: throughput with one no-op task ÷ bare handler (same runtime)",
   costCpu: "Same runs, from the server's CPU time: bare CPU µs per request ÷ ours (less sensitive to a busy machine)",
+  costTogether: "Cost per request, both servers loaded at the same time (steadier on a busy machine; no goal)",
   vsFastapi: "Seed endpoints: our example server ÷ FastAPI + uvicorn (throughput)",
   vsOnAfterResponse: "Seed endpoints: our plugin ÷ Elysia onAfterResponse, same work (throughput)",
   latency: "Response latency with a slow task ÷ with no task (under load)",
@@ -172,7 +192,8 @@ export function renderSummary(results) {
       `Runtimes: Bun ${meta.runtimes.bun}, Deno ${meta.runtimes.deno}, Node ${meta.runtimes.node}, Python ${meta.runtimes.python} (FastAPI/uvicorn from Debian).`,
     `Load: ${meta.loadGenerator.name}, 1 thread, ${meta.loadGenerator.connections} connections; ${meta.pinning}. ` +
       `${meta.settings.pairs} interleaved rounds of ${meta.settings.durationS} s per comparison` +
-        (meta.settings.costPairs ? ` (cost per request: ${meta.settings.costPairs} rounds of ${meta.settings.costDurationS} s)` : "") +
+        (meta.settings.costPairs ? ` (cost per request: ${meta.settings.costPairs} rounds of ${meta.settings.costDurationS} s` +
+          (meta.settings.togetherRounds ? `, then ${meta.settings.togetherRounds} rounds with both loaded at the same time` : "") + ")" : "") +
         `; median (min–max) of the per-round ratios.`,
     "",
     "| comparison | result | goal | met |",

@@ -1,17 +1,14 @@
-// Diagnostic: loads several servers at the same time instead of one after another. All servers
-// share the server core and every server has its own wrk on the load core, so a noisy neighbour
-// slows them alike; with each server saturated, the scheduler gives each the same CPU time, and
-// throughput ratios track the inverse of the CPU cost per request. Steadier than the interleaved
-// rounds of `npm run bench` on a busy machine, but not what the suite's goals are judged on.
+// Diagnostic: loads several servers at the same time instead of one after another (see
+// bench/lib/together.mjs). Steadier than the interleaved rounds of `npm run bench` on a busy
+// machine, but not what the suite's goals are judged on.
 //   node bench/profile/simultaneous.mjs <rounds> <seconds> <METHOD> <path> name=runtime:file[:MODE] ...
 // e.g. node bench/profile/simultaneous.mjs 8 3 GET / bare=bun:bench/servers/hello.ts:bare wrapped=bun:bench/servers/hello.ts:wrapped
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { warmUp } from "../lib/compare.mjs";
-import { runLoad } from "../lib/load.mjs";
 import { startServer } from "../lib/proc.mjs";
-import { summarize } from "../lib/stats.mjs";
+import { loadTogether } from "../lib/together.mjs";
 import { runtimes } from "../sections/runtimes.mjs";
 import { EXAMPLE_ENV } from "../sections/seed.mjs";
 
@@ -34,17 +31,16 @@ try {
     servers.push({ name, server });
   }
   for (const { server } of servers) await warmUp(server, { method, path }, 2);
-  const ratios = servers.map(() => []);
-  for (let round = 1; round <= Number(rounds); round++) {
-    const results = await Promise.all(servers.map(({ server }) =>
-      runLoad({ url: server.url + path, method, durationS: Number(seconds), connections: 16 })
-    ));
-    results.forEach((result, i) => ratios[i].push(result.rps / results[0].rps));
-    console.log(`round ${round}: ` + results.map((r, i) => `${servers[i].name} ${Math.round(r.rps)} req/s`).join(" | "));
-  }
-  for (let i = 1; i < servers.length; i++) {
-    const s = summarize(ratios[i]);
-    console.log(`${servers[i].name} ÷ ${servers[0].name}: ${s.median.toFixed(3)} (${s.min.toFixed(3)}–${s.max.toFixed(3)}, ${s.n} rounds)`);
+  const { ratios } = await loadTogether({
+    servers,
+    rounds: Number(rounds),
+    durationS: Number(seconds),
+    method,
+    path,
+    log: (line) => console.log(line.trim()),
+  });
+  for (const [pair, s] of Object.entries(ratios)) {
+    console.log(`${pair.replace("/", " ÷ ")}: ${s.median.toFixed(3)} (${s.min.toFixed(3)}–${s.max.toFixed(3)}, ${s.n} rounds)`);
   }
 } finally {
   for (const { server } of servers) await server.stop();

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { interleave, warmUp } from "../lib/compare.mjs";
 import { generateCsv, writeMultipartBody } from "../lib/csv.mjs";
 import { runLoad } from "../lib/load.mjs";
+import { loadTogether } from "../lib/together.mjs";
 import { root, startServer } from "../lib/proc.mjs";
 import { runtimes } from "./runtimes.mjs";
 
@@ -146,6 +147,22 @@ export async function run(ctx) {
         log(`    => ${pair}: throughput ${r.rps.median.toFixed(2)}× (${r.rps.min.toFixed(2)}–${r.rps.max.toFixed(2)}), sustained ${r.sustainedRps.median.toFixed(2)}×`);
       }
       result.endpoints[key] = { label: endpoint.label, ...compared };
+      if (key === "log" && servers.ours && servers.onAfterResponse) {
+        // Ours beside its peer (and the ceiling) loaded at the same time: steadier on a busy
+        // machine (no goal). FastAPI stays out: it would take the CPU the others measure by.
+        const together = await loadTogether({
+          servers: ["onAfterResponse", "ours", "ceiling"].filter((name) => servers[name]).map((name) => ({ name, server: servers[name] })),
+          rounds: ctx.togetherRounds,
+          durationS: ctx.costDurationS,
+          method: endpoint.method,
+          path: endpoint.path,
+          log,
+        });
+        for (const [pair, r] of Object.entries(together.ratios)) {
+          log(`    => loaded at the same time: ${pair} ${r.median.toFixed(3)} (${r.min.toFixed(3)}–${r.max.toFixed(3)}), ${r.n} rounds`);
+        }
+        result.endpoints[key].together = together.ratios;
+      }
     } catch (error) {
       log(`    failed: ${error.message}`);
       result.endpoints[key] = { label: endpoint.label, error: String(error.message).slice(0, 2000) };
