@@ -58,9 +58,12 @@ export async function run(ctx) {
       const cpuRatio = { median: 1 / cpu.median, min: 1 / cpu.max, max: 1 / cpu.min, n: cpu.n, values: cpu.values.map((v) => 1 / v) };
       log(`    => ${ourMode}/${baseMode} throughput ratio ${ratio.median.toFixed(3)} (${ratio.min.toFixed(3)}–${ratio.max.toFixed(3)}), goal ≥ ${GOAL}; CPU-time ratio ${cpuRatio.median.toFixed(3)} (${cpuRatio.min.toFixed(3)}–${cpuRatio.max.toFixed(3)})`);
       // The same two servers loaded at the same time: a steadier figure on a busy machine (no goal).
-      const together = (await loadTogether({ servers: variants, rounds: ctx.togetherRounds, durationS: ctx.costDurationS, log }))
-        .ratios[`${ourMode}/${baseMode}`];
-      log(`    => loaded at the same time: ${ourMode}/${baseMode} ${together.median.toFixed(3)} (${together.min.toFixed(3)}–${together.max.toFixed(3)}), ${together.n} rounds`);
+      // A failure here is reported without losing the interleaved figures above.
+      const together = await loadTogether({ servers: variants, rounds: ctx.togetherRounds, durationS: ctx.costDurationS, log })
+        .then((r) => r.ratios[`${ourMode}/${baseMode}`], (error) => ({ error: String(error.message).slice(0, 2000) }));
+      log(together.error
+        ? `    loaded at the same time: failed: ${together.error}`
+        : `    => loaded at the same time: ${ourMode}/${baseMode} ${together.median.toFixed(3)} (${together.min.toFixed(3)}–${together.max.toFixed(3)}), ${together.n} rounds`);
       result.runtimes[target.key] = { label: target.label, baseline: baseMode, ours: ourMode, ratio, cpuRatio, together, ...compared, goalMet: ratio.median >= GOAL };
     } catch (error) {
       log(`  ${target.label}: failed: ${error.message}`);

@@ -150,6 +150,7 @@ export async function run(ctx) {
       if (key === "log" && servers.ours && servers.onAfterResponse) {
         // Ours beside its peer (and the ceiling) loaded at the same time: steadier on a busy
         // machine (no goal). FastAPI stays out: it would take the CPU the others measure by.
+        // A failure here is reported without losing the interleaved figures above.
         const together = await loadTogether({
           servers: ["onAfterResponse", "ours", "ceiling"].filter((name) => servers[name]).map((name) => ({ name, server: servers[name] })),
           rounds: ctx.togetherRounds,
@@ -157,9 +158,12 @@ export async function run(ctx) {
           method: endpoint.method,
           path: endpoint.path,
           log,
+        }).catch((error) => {
+          log(`    loaded at the same time: failed: ${error.message}`);
+          return { ratios: { error: String(error.message).slice(0, 2000) } };
         });
         for (const [pair, r] of Object.entries(together.ratios)) {
-          log(`    => loaded at the same time: ${pair} ${r.median.toFixed(3)} (${r.min.toFixed(3)}–${r.max.toFixed(3)}), ${r.n} rounds`);
+          if (pair !== "error") log(`    => loaded at the same time: ${pair} ${r.median.toFixed(3)} (${r.min.toFixed(3)}–${r.max.toFixed(3)}), ${r.n} rounds`);
         }
         result.endpoints[key].together = together.ratios;
       }
