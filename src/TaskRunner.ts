@@ -152,7 +152,7 @@ export class TaskRunner {
   // deno-lint-ignore no-explicit-any
   addTask<Args extends any[]>(fn: TaskFunction<Args>, ...args: Args): boolean {
     _checkTaskFunction(fn);
-    const task = new _Task(fn, args, undefined);
+    const task = new _Task(fn, args, undefined, undefined);
     if (this._accept(task) === false) return false;
     this._enqueue(task);
     return true;
@@ -249,7 +249,7 @@ export class TaskRunner {
    * @returns the task function's result (a promise for async work)
    */
   protected invoke(task: AcceptedTask): unknown {
-    return _taskTarget(task.fn).apply(task, task.args as unknown[]);
+    return task instanceof _Task ? task._call(_taskTarget(task.fn)) : _taskTarget(task.fn).apply(task, task.args as unknown[]);
   }
 
   /**

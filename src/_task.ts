@@ -8,6 +8,9 @@ export interface _TaskOwner {
   _onTaskDone(task: _Task, failed: boolean): void;
 }
 
+/** The arguments of a task added without any. */
+export const _NO_ARGUMENTS: readonly unknown[] = Object.freeze([]);
+
 export const _WAITING = 0;
 export const _QUEUED = 1;
 export const _RUNNING = 2;
@@ -25,7 +28,9 @@ export interface _TaskSlots {
  */
 export class _Task implements AcceptedTask {
   readonly fn: TaskFunction;
-  readonly args: unknown[];
+  /** The arguments; `undefined` when there is exactly one, kept in `_arg` (no array per task). */
+  _args: readonly unknown[] | undefined;
+  readonly _arg: unknown;
   readonly owner: _TaskOwner | undefined;
   state: number = _WAITING;
   attempt = 0;
@@ -38,10 +43,20 @@ export class _Task implements AcceptedTask {
   next: _Task | undefined = undefined;
   previous: _Task | undefined = undefined;
 
-  constructor(fn: TaskFunction, args: unknown[], owner: _TaskOwner | undefined) {
+  constructor(fn: TaskFunction, args: readonly unknown[] | undefined, owner: _TaskOwner | undefined, arg: unknown) {
     this.fn = fn;
-    this.args = args;
+    this._args = args;
     this.owner = owner;
+    this._arg = arg;
+  }
+
+  get args(): readonly unknown[] {
+    return this._args ??= [this._arg];
+  }
+
+  /** Calls `fn` (the function a defined task wraps) with the task as `this`. */
+  _call(fn: TaskFunction): unknown {
+    return this._args === undefined ? fn.call(this, this._arg) : fn.apply(this, this._args as unknown[]);
   }
 
   get name(): string {

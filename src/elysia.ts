@@ -92,14 +92,6 @@ export type BackgroundTasksPlugin = Elysia<"", {
 /** The plugin's name in Elysia's dependency list; with `seed`, repeated `.use()` is skipped. */
 const PLUGIN_NAME = "@background/tasks/elysia";
 
-/** The tasks of a request this plugin's wrapper owns. */
-class _PluginTasks extends BackgroundTasks {
-  /** Bun's server, when the request's app was started on one. */
-  _server: RequestAddressServer | undefined = undefined;
-  /** The handler failed (seen by the plugin's onError hook). */
-  _failed = false;
-}
-
 const runnerIds = new WeakMap<TaskRunner, number>();
 let lastRunnerId = 0;
 let warnedUnwrapped = false;
@@ -174,7 +166,7 @@ export function backgroundTasks(options: TaskRunner | ElysiaBackgroundTasksOptio
         const registered = request as _Registered;
         // An outer wrapper (withBackgroundTasks(app.fetch), or the plugin on an outer app) owns them.
         if (registered[_kTasks] !== undefined) return handle(request);
-        const tasks = new _PluginTasks(init, request);
+        const tasks = new BackgroundTasks(init, request);
         registered[_kTasks] = tasks;
         let result: unknown;
         try {
@@ -204,7 +196,7 @@ export function backgroundTasks(options: TaskRunner | ElysiaBackgroundTasksOptio
     .wrap(wrapHandler)
     .onError({ as: "global" }, ({ request, error }) => {
       const tasks = (request as _Registered)[_kTasks];
-      if (tasks instanceof _PluginTasks) tasks._failed = true;
+      if (tasks instanceof BackgroundTasks) tasks._failed = true;
       if (error instanceof TaskQueueFullError) {
         return Response.json(
           { error: "Service Unavailable", message: "Too much background work is pending. Try again shortly." },
@@ -220,10 +212,10 @@ export function backgroundTasks(options: TaskRunner | ElysiaBackgroundTasksOptio
     }) as unknown as BackgroundTasksPlugin; // the 503 answer stays out of every route's response types
 }
 
-/** The request's list, made by the plugin's wrapper, an outer `withBackgroundTasks`, or here. */
+/** The request's list: made by the plugin's wrapper, by getBackgroundTasks under an outer `withBackgroundTasks`, or here. */
 function _tasksOf(request: Request, store: unknown, init: BackgroundTasksInit): BackgroundTasks {
   const value = (request as _Registered)[_kTasks];
-  if (value instanceof _PluginTasks) {
+  if (value instanceof BackgroundTasks) {
     value._server = _serverOf(store);
     return value;
   }
@@ -236,7 +228,7 @@ function _tasksOf(request: Request, store: unknown, init: BackgroundTasksInit): 
   return tasks;
 }
 
-function _handOver(tasks: _PluginTasks, request: Request, response: unknown, threw: boolean, runOnHandlerError: boolean): unknown {
+function _handOver(tasks: BackgroundTasks, request: Request, response: unknown, threw: boolean, runOnHandlerError: boolean): unknown {
   if ((threw || tasks._failed) && !runOnHandlerError) {
     tasks.skip();
     return response;

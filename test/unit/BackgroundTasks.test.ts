@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { BackgroundTasks, TaskRunner } from "../../src/mod.ts";
-import type { TaskContext } from "../../src/mod.ts";
+import { BackgroundTasks, defineTask, TaskRunner } from "../../src/mod.ts";
+import type { AcceptedTask, TaskContext } from "../../src/mod.ts";
 import { tick } from "./_helpers.ts";
 
 describe("BackgroundTasks", () => {
@@ -113,7 +113,35 @@ describe("BackgroundTasks", () => {
     assert.equal((await runner.drain()).drained, true);
   });
 
-  it("rejects a bad order or runner", () => {
+  it("passes no, one or several arguments, and shows them to store() as an array", async () => {
+    const stored: unknown[][] = [];
+    class Recording extends TaskRunner {
+      protected override store(task: AcceptedTask): undefined {
+        stored.push([...task.args]);
+        return undefined;
+      }
+    }
+    const runner = new Recording();
+    const tasks = new BackgroundTasks({ runner });
+    const calls: unknown[][] = [];
+    function record(this: TaskContext, ...args: unknown[]): void {
+      calls.push(args);
+    }
+    const defined = defineTask("record", record);
+    tasks.addTask(record);
+    tasks.addTask(record, undefined);
+    tasks.addTask(record, "one");
+    tasks.addTask(defined, "defined");
+    tasks.addTask(record, 1, "two", { three: 3 });
+    tasks.addTask(defined, "a", "b");
+    tasks.start();
+    await runner.drain();
+    const expected = [[], [undefined], ["one"], ["defined"], [1, "two", { three: 3 }], ["a", "b"]];
+    assert.deepEqual(calls, expected);
+    assert.deepEqual(stored, expected);
+  });
+
+    it("rejects a bad order or runner", () => {
     assert.throws(() => new BackgroundTasks({ order: "random" as never }), /order must be "sequential" or "parallel"/);
     assert.throws(() => new BackgroundTasks({ runner: {} as never }), /runner must be a TaskRunner/);
   });
