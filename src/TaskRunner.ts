@@ -424,15 +424,7 @@ export class TaskRunner {
     if (this.#firstRunning !== undefined) this.#firstRunning.previous = task;
     this.#firstRunning = task;
     const timeoutMs = taskDefinition(task.fn)?.settings.timeoutMs ?? this.#timeoutMs;
-    if (timeoutMs !== undefined && timeoutMs !== Infinity) {
-      task.timer = setTimeout(() => {
-        if (task.state !== _RUNNING || task.attempt !== attempt) return;
-        this.#timedOut++;
-        const error = new TaskTimeoutError(task.name, timeoutMs);
-        task.abort(error);
-        this.#settle(task, attempt, error, false, true);
-      }, timeoutMs);
-    }
+    if (timeoutMs !== undefined && timeoutMs !== Infinity) task.timer = this.#timeOutLater(task, attempt, timeoutMs);
     if (result === this.#lastResult) {
       // The previous async task returned the same result and its reaction has not run yet.
       const sharers = this.#sharers.get(result);
@@ -441,8 +433,25 @@ export class TaskRunner {
       return;
     }
     this.#lastResult = result; // before then(): a thenable may call back at once
+    this.#react(result, then as PromiseLike<unknown>["then"], task, attempt);
+  }
+
+  // The closures of #start and #settle are made in methods of their own: a function whose variables
+  // a closure captures allocates a scope on every call, on JSC even when the closure is not made.
+
+  #timeOutLater(task: _Task, attempt: number, timeoutMs: number): ReturnType<typeof setTimeout> {
+    return setTimeout(() => {
+      if (task.state !== _RUNNING || task.attempt !== attempt) return;
+      this.#timedOut++;
+      const error = new TaskTimeoutError(task.name, timeoutMs);
+      task.abort(error);
+      this.#settle(task, attempt, error, false, true);
+    }, timeoutMs);
+  }
+
+  #react(result: unknown, then: PromiseLike<unknown>["then"], task: _Task, attempt: number): void {
     try {
-      (then as PromiseLike<unknown>["then"]).call(
+      then.call(
         result,
         () => this.#settleResult(result, task, attempt, undefined, true),
         (error: unknown) => this.#settleResult(result, task, attempt, error, false),
@@ -450,6 +459,15 @@ export class TaskRunner {
     } catch (error) {
       this.#settleResult(result, task, attempt, error, false); // a thenable whose then() throws
     }
+  }
+
+  #retryLater(task: _Task, delay: number): void {
+    setTimeout(() => {
+      this.#delayed.delete(task);
+      this.#queued--;
+      this.#waiting++;
+      this._enqueue(task);
+    }, delay);
   }
 
   /** Settles the task whose reaction this is, and the tasks that returned the same result after it. */
@@ -503,12 +521,7 @@ export class TaskRunner {
         }
         // Not a number or below 0: at once; past what a timer keeps: as late as one can wait.
         delay = delay >= 0 ? Math.min(delay, _MAX_TIMER_MS) : 0;
-        setTimeout(() => {
-          this.#delayed.delete(task);
-          this.#queued--;
-          this.#waiting++;
-          this._enqueue(task);
-        }, delay);
+        this.#retryLater(task, delay);
       }
     }
     if (!this.#pumping && this.#head < this.#tail) this.#pump();

@@ -160,35 +160,8 @@ export function backgroundTasks(options: TaskRunner | ElysiaBackgroundTasksOptio
   const kWrapped = Symbol("@background/tasks.elysiaWrapped");
   type Handle = ((request: Request) => unknown) & { [kWrapped]?: (request: Request) => unknown };
   const wrapHandler = (handle: Handle): (request: Request) => unknown => {
-    let wrapped = handle[kWrapped];
-    if (wrapped === undefined) {
-      wrapped = (request: Request): unknown => {
-        const registered = request as _Registered;
-        // An outer wrapper (withBackgroundTasks(app.fetch), or the plugin on an outer app) owns them.
-        if (registered[_kTasks] !== undefined) return handle(request);
-        const tasks = new BackgroundTasks(init, request);
-        registered[_kTasks] = tasks;
-        let result: unknown;
-        try {
-          result = handle(request);
-        } catch (error) {
-          _handOver(tasks, request, undefined, true, runOnHandlerError);
-          throw error;
-        }
-        if (result instanceof Promise) {
-          return result.then(
-            (response: unknown) => _handOver(tasks, request, response, false, runOnHandlerError),
-            (error: unknown) => {
-              _handOver(tasks, request, undefined, true, runOnHandlerError);
-              throw error;
-            },
-          );
-        }
-        return _handOver(tasks, request, result, false, runOnHandlerError);
-      };
-      if (Object.isExtensible(handle)) Object.defineProperty(handle, kWrapped, { value: wrapped });
-    }
-    return wrapped;
+    const wrapped = handle[kWrapped];
+    return wrapped !== undefined ? wrapped : _wrap(handle, kWrapped, init, runOnHandlerError);
   };
 
   return new Elysia({ name: PLUGIN_NAME, seed })
@@ -210,6 +183,49 @@ export function backgroundTasks(options: TaskRunner | ElysiaBackgroundTasksOptio
       (context as { backgroundTasks?: BackgroundTasks }).backgroundTasks = _tasksOf(context.request, context.store, init);
       return undefined as unknown as BackgroundTasksContext;
     }) as unknown as BackgroundTasksPlugin; // the 503 answer stays out of every route's response types
+}
+
+// The closures below are made in functions of their own: a function whose variables a closure
+// captures allocates a scope on every call, on JSC even when the closure is not made.
+
+/** The handler wrapped to own its request's tasks, kept on the handler under `key`. */
+function _wrap(
+  handle: (request: Request) => unknown,
+  key: symbol,
+  init: BackgroundTasksInit,
+  runOnHandlerError: boolean,
+): (request: Request) => unknown {
+  const wrapped = (request: Request): unknown => _runWrapped(handle, request, init, runOnHandlerError);
+  if (Object.isExtensible(handle)) Object.defineProperty(handle, key, { value: wrapped });
+  return wrapped;
+}
+
+function _runWrapped(handle: (request: Request) => unknown, request: Request, init: BackgroundTasksInit, runOnHandlerError: boolean): unknown {
+  const registered = request as _Registered;
+  // An outer wrapper (withBackgroundTasks(app.fetch), or the plugin on an outer app) owns them.
+  if (registered[_kTasks] !== undefined) return handle(request);
+  const tasks = new BackgroundTasks(init, request);
+  registered[_kTasks] = tasks;
+  let result: unknown;
+  try {
+    result = handle(request);
+  } catch (error) {
+    _handOver(tasks, request, undefined, true, runOnHandlerError);
+    throw error;
+  }
+  return result instanceof Promise
+    ? _handOverLater(result, tasks, request, runOnHandlerError)
+    : _handOver(tasks, request, result, false, runOnHandlerError);
+}
+
+function _handOverLater(result: Promise<unknown>, tasks: BackgroundTasks, request: Request, runOnHandlerError: boolean): Promise<unknown> {
+  return result.then(
+    (response: unknown) => _handOver(tasks, request, response, false, runOnHandlerError),
+    (error: unknown) => {
+      _handOver(tasks, request, undefined, true, runOnHandlerError);
+      throw error;
+    },
+  );
 }
 
 /** The request's list: made by the plugin's wrapper, by getBackgroundTasks under an outer `withBackgroundTasks`, or here. */
@@ -238,8 +254,12 @@ function _handOver(tasks: BackgroundTasks, request: Request, response: unknown, 
     return response;
   }
   const stored = tasks.stored();
-  if (stored !== undefined) {
-    return stored.then(() => _afterResponse(tasks, response, request, tasks._server), (error: unknown) => {
+  return stored === undefined ? _afterResponse(tasks, response, request, tasks._server) : _handOverStored(stored, tasks, response, request);
+}
+
+/** Answers once the runner has stored the request's tasks, or 503 if it could not. */
+function _handOverStored(stored: Promise<void>, tasks: BackgroundTasks, response: Response, request: Request): Promise<Response> {
+  return stored.then(() => _afterResponse(tasks, response, request, tasks._server), (error: unknown) => {
       tasks.skip();
       console.error("[background-tasks] could not store the request's tasks; answering 503:", error);
       return Response.json(
@@ -247,8 +267,6 @@ function _handOver(tasks: BackgroundTasks, request: Request, response: unknown, 
         { status: 503, headers: { "retry-after": "5" } },
       );
     });
-  }
-  return _afterResponse(tasks, response, request, tasks._server);
 }
 
 /** Keeps a started app's server if it is Bun's: adapters that only imitate `requestIP` throw. */

@@ -71,13 +71,28 @@ export function withBackgroundTasks<H extends FetchHandler>(handler: H, options:
     }
     if (result !== null && typeof result === "object" && !_isResponse(result) &&
       typeof (result as PromiseLike<unknown>).then === "function") {
-      return Promise.resolve(result as PromiseLike<unknown>).then(
-        (response) => _handOver(request, response, count, a, b, c),
-        (error: unknown) => _handlerFailed(request, runOnHandlerError, error),
-      );
+      return _handOverLater(result as PromiseLike<unknown>, request, runOnHandlerError, count, a, b, c);
     }
     return _handOver(request, result, count, a, b, c);
   } as H;
+}
+
+// Closures are made only in the small functions that need them: a function whose variables a
+// closure captures allocates a scope on every call, even when the closure is not made.
+
+function _handOverLater(
+  result: PromiseLike<unknown>,
+  request: Request,
+  runOnHandlerError: boolean,
+  count: number,
+  a: unknown,
+  b: unknown,
+  c: unknown,
+): Promise<unknown> {
+  return Promise.resolve(result).then(
+    (response) => _handOver(request, response, count, a, b, c),
+    (error: unknown) => _handlerFailed(request, runOnHandlerError, error),
+  );
 }
 
 /** Calls the handler with exactly the arguments it was given (no closure, no `arguments`). */
@@ -139,7 +154,19 @@ function _handOver(request: Request, response: unknown, count: number, a: unknow
   if (count < 2) a = undefined;
   const stored = tasks.stored();
   if (stored === undefined) return _afterResponse(tasks, response as Response, request, a, b, c);
-  return _whenStored(tasks, stored, () => _afterResponse(tasks, response as Response, request, a, b, c));
+  return _afterStored(tasks, stored, response as Response, request, a, b, c);
+}
+
+function _afterStored(
+  tasks: BackgroundTasks,
+  stored: Promise<void>,
+  response: Response,
+  request: Request,
+  a: unknown,
+  b: unknown,
+  c: unknown,
+): Promise<Response> {
+  return _whenStored(tasks, stored, () => _afterResponse(tasks, response, request, a, b, c));
 }
 
 /** The request's tasks when they wait for the response to be sent; otherwise starts any soon. */
@@ -147,8 +174,12 @@ function _tasksToWatch(request: Request, response: unknown): BackgroundTasks | u
   const value = (request as _Registered)[_kTasks];
   if (!(value instanceof BackgroundTasks)) return undefined; // no task was added: nothing was made
   if (value.size > 0 && _isResponse(response)) return value;
-  queueMicrotask(() => value.start());
+  _startInMicrotask(value);
   return undefined;
+}
+
+function _startInMicrotask(tasks: BackgroundTasks): void {
+  queueMicrotask(() => tasks.start());
 }
 
 /** With a durable runner the response waits until the tasks are stored; 503 when that failed. */
@@ -163,7 +194,7 @@ function _handlerFailed(request: Request, runOnHandlerError: boolean, error: unk
   const tasks = (request as _Registered)[_kTasks];
   if (tasks instanceof BackgroundTasks) {
     // After the error is on its way, not before: a slow sync task must not delay it.
-    if (runOnHandlerError) queueMicrotask(() => tasks.start());
+    if (runOnHandlerError) _startInMicrotask(tasks);
     else tasks.skip();
   }
   throw error;
