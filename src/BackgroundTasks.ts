@@ -73,9 +73,13 @@ function _policyOf(init: BackgroundTasksInit): _Policy {
   return { runner, parallel: order === "parallel", stopOnError: init.stopOnError ?? false, runOnAbort: init.runOnAbort ?? true };
 }
 
+/** What few lists need: kept apart, so every request's list is smaller. */
+interface _Rare {
+  settledWaiters: (() => void)[] | undefined;
+  storing: Promise<void>[] | undefined;
+}
+
 export class BackgroundTasks {
-  /** The runner that executes these tasks. */
-  readonly runner: TaskRunner;
   /** The request these tasks belong to, if any. */
   readonly request: TaskRequestInfo | undefined;
   readonly #policy: _Policy;
@@ -87,8 +91,7 @@ export class BackgroundTasks {
   #started = false;
   // A boolean, or what tells it when first asked: a function, or a request whose signal aborts.
   #aborted: boolean | (() => boolean) | { readonly signal?: AbortSignal | null } = false;
-  #settledWaiters: (() => void)[] | undefined = undefined;
-  #storing: Promise<void>[] | undefined = undefined;
+  #rare: _Rare | undefined = undefined;
   /** Links in the runner's list of lists that hold waiting tasks. @internal */
   _prevHeld: BackgroundTasks | undefined = undefined;
   /** @internal */
@@ -105,10 +108,13 @@ export class BackgroundTasks {
    * @param request the request, overriding `init.request` (so one `init` can serve many requests)
    */
   constructor(init: BackgroundTasksInit = {}, request: TaskRequestInfo | undefined = init.request) {
-    const policy = _policyOf(init);
-    this.runner = policy.runner;
     this.request = request;
-    this.#policy = policy;
+    this.#policy = _policyOf(init);
+  }
+
+  /** The runner that executes these tasks. */
+  get runner(): TaskRunner {
+    return this.#policy.runner;
   }
 
   /**
@@ -130,13 +136,13 @@ export class BackgroundTasks {
     const task = count === 2
       ? new _Task(fn, undefined, this, arg)
       : new _Task(fn, count < 2 ? _NO_ARGUMENTS : Array.prototype.slice.call(arguments, 1), this, undefined);
-    const stored = this.runner._accept(task);
+    const stored = this.#policy.runner._accept(task);
     if (stored === false) return;
-    if (stored !== undefined) (this.#storing ??= []).push(stored);
+    if (stored !== undefined) ((this.#rare ??= { settledWaiters: undefined, storing: undefined }).storing ??= []).push(stored);
     this.#added++;
     if (this.#lastWaiting === undefined) {
       this.#firstWaiting = this.#lastWaiting = task;
-      this.runner._hold(this);
+      this.#policy.runner._hold(this);
     } else {
       this.#lastWaiting = this.#lastWaiting.next = task;
     }
@@ -162,9 +168,9 @@ export class BackgroundTasks {
    * response, so an acknowledged request never loses its tasks.
    */
   stored(): Promise<void> | undefined {
-    const storing = this.#storing;
+    const storing = this.#rare?.storing;
     if (storing === undefined) return undefined;
-    this.#storing = undefined;
+    this.#rare!.storing = undefined;
     return _storedAll(this, storing);
   }
 
@@ -197,7 +203,7 @@ export class BackgroundTasks {
     else if (!this.#policy.runOnAbort && this.responseAborted) this.#skipRest();
     else {
       this.#advance(false);
-      this.runner._pumpNow();
+      this.#policy.runner._pumpNow();
     }
   }
 
@@ -215,7 +221,7 @@ export class BackgroundTasks {
     if (this.#started && this.#active === 0 && this.#firstWaiting === undefined) {
       return Promise.resolve();
     }
-    return new Promise((resolve) => (this.#settledWaiters ??= []).push(resolve));
+    return new Promise((resolve) => ((this.#rare ??= { settledWaiters: undefined, storing: undefined }).settledWaiters ??= []).push(resolve));
   }
 
   /** @internal */
@@ -238,7 +244,7 @@ export class BackgroundTasks {
     if (this.#firstWaiting === undefined) {
       // Everything was handed over: the runner no longer needs to list this request's tasks.
       this.#lastWaiting = undefined;
-      this.runner._release(this);
+      this.#policy.runner._release(this);
     }
     return task;
   }
@@ -248,20 +254,20 @@ export class BackgroundTasks {
     const parallel = this.#policy.parallel;
     while (this.#firstWaiting !== undefined && (parallel || this.#active === 0)) {
       this.#active++;
-      this.runner._enqueue(this.#takeWaiting(), pumpSoon);
+      this.#policy.runner._enqueue(this.#takeWaiting(), pumpSoon);
     }
     this.#afterProgress();
   }
 
   #skipRest(): void {
-    while (this.#firstWaiting !== undefined) this.runner._skip(this.#takeWaiting());
+    while (this.#firstWaiting !== undefined) this.#policy.runner._skip(this.#takeWaiting());
     this.#afterProgress();
   }
 
   #afterProgress(): void {
-    if (this.#active === 0 && this.#firstWaiting === undefined && this.#settledWaiters !== undefined) {
-      const waiters = this.#settledWaiters;
-      this.#settledWaiters = undefined;
+    if (this.#active === 0 && this.#firstWaiting === undefined && this.#rare?.settledWaiters !== undefined) {
+      const waiters = this.#rare.settledWaiters;
+      this.#rare.settledWaiters = undefined;
       for (const resolve of waiters) resolve();
     }
   }

@@ -30,4 +30,50 @@ describe("withBackgroundTasks on Bun.serve", () => {
       server.stop(true);
     }
   });
+
+  // A slow reader keeps its request in flight while other requests finish around it: their checks
+  // must not start its task.
+  it("starts a large body's task only once a slow reader has taken the last byte, while quick requests finish", async () => {
+    const runner = new TaskRunner();
+    const started: Record<string, number> = {};
+    const big = "x".repeat(8 * 1024 * 1024);
+    const server = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: withBackgroundTasks((request: Request) => {
+        const name = new URL(request.url).pathname.slice(1);
+        getBackgroundTasks(request).addTask(() => void (started[name] = performance.now()));
+        return new Response(name === "big" ? big : "ok");
+      }, { runner }),
+    });
+    const net = await import("node:net");
+    const socket = net.connect(server.port, "127.0.0.1");
+    try {
+      let received = 0;
+      const allReceived = new Promise<number>((resolve) => {
+        socket.on("data", (chunk: Buffer) => {
+          received += chunk.length;
+          if (received >= big.length) resolve(performance.now());
+        });
+      });
+      socket.pause();
+      socket.write("GET /big HTTP/1.1\r\nHost: localhost\r\n\r\n");
+      await Bun.sleep(100);
+      for (let i = 0; i < 5; i++) {
+        expect(await (await fetch(`http://127.0.0.1:${server.port}/quick${i}`)).text()).toBe("ok");
+        await Bun.sleep(40);
+      }
+      for (let i = 0; i < 5; i++) expect(started[`quick${i}`]).toBeNumber();
+      expect(started.big).toBeUndefined();
+      const resumed = performance.now();
+      socket.resume();
+      const lastByte = await allReceived;
+      for (let i = 0; i < 100 && started.big === undefined; i++) await Bun.sleep(10);
+      expect(started.big).toBeGreaterThan(resumed);
+      expect(started.big).toBeGreaterThan(lastByte - 50); // the last chunk may be read a moment after Bun wrote it
+    } finally {
+      socket.destroy();
+      server.stop(true);
+    }
+  });
 });
