@@ -38,6 +38,16 @@ describe("package", () => {
     }
   });
 
+  it("package-lock.json's root entry matches package.json (npm install leaves a fresh clone unchanged)", () => {
+    const lock = JSON.parse(readFileSync(join(root, "package-lock.json"), "utf8"));
+    const rootEntry = lock.packages[""];
+    for (const field of ["name", "version", "license", "engines", "dependencies", "devDependencies", "peerDependencies", "peerDependenciesMeta", "optionalDependencies"]) {
+      assert.deepEqual(rootEntry[field], pkg[field], `package-lock.json packages[""].${field} differs from package.json: run npm install and commit the lock`);
+    }
+    assert.equal(lock.name, pkg.name);
+    assert.equal(lock.version, pkg.version);
+  });
+
   it("deno publish --dry-run passes (no slow types)", () => {
     // The plain command, as a release would run it: it must find jsr.json by itself (a root
     // deno.json without a name would shadow it).
