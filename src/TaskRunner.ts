@@ -13,6 +13,7 @@ import { _DONE, _QUEUED, _RUNNING, _Task, type _TaskSlots } from "./_task.ts";
 import { DrainTimeoutError, TaskQueueFullError, TaskTimeoutError } from "./errors.ts";
 import { _taskTarget, type TaskDefinition, taskDefinition } from "./defineTask.ts";
 import { _checkSettings, _checkTimeout, _MAX_TIMER_MS } from "./_settings.ts";
+import { _checkOptions, _RUNNER_OPTIONS } from "./_options.ts";
 
 /** Lifecycle events of a {@link TaskRunner}, with what each listener receives. */
 export interface TaskRunnerEvents {
@@ -104,6 +105,7 @@ export class TaskRunner {
 
   /** @param options limits, timeout, retries and the error hook; all optional */
   constructor(options: TaskRunnerOptions = {}) {
+    if (new.target === TaskRunner) _checkOptions("TaskRunner", options, _RUNNER_OPTIONS); // subclasses check their own
     const { concurrency = Infinity, maxPending = Infinity, overflow = "reject", retryDelayMs, onError } = options;
     if (!(concurrency >= 1) || (concurrency !== Infinity && !Number.isInteger(concurrency))) {
       throw new RangeError(`TaskRunner: concurrency must be a whole number ≥ 1 or Infinity, got ${String(concurrency)}.`);

@@ -35,6 +35,7 @@ import { TaskRunner } from "./TaskRunner.ts";
 import { taskDefinition } from "./defineTask.ts";
 import { TaskTimeoutError } from "./errors.ts";
 import { _checkTimeout, _MAX_TIMER_MS } from "./_settings.ts";
+import { _checkOptions, type _OptionKeys, _RUNNER_OPTIONS } from "./_options.ts";
 
 /** The queue name used when none is given. */
 export const DEFAULT_QUEUE_NAME = "background-tasks";
@@ -193,6 +194,7 @@ export class BullMQTaskRunner extends TaskRunner {
 
   /** @param options the connection or queue, the known tasks, and what to do when Redis is down */
   constructor(options: BullMQTaskRunnerOptions) {
+    _checkOptions("BullMQTaskRunner", options, _RUNNER_OPTIONS, _BULLMQ_RUNNER_OPTIONS);
     super(options);
     const {
       queueName = DEFAULT_QUEUE_NAME,
@@ -420,6 +422,7 @@ export interface TaskWorkerOptions extends Omit<WorkerOptions, "connection"> {
  * ```
  */
 export function createTaskWorker(options: TaskWorkerOptions): Worker {
+  _checkOptions("createTaskWorker", options, _TASK_WORKER_OPTIONS, _BULLMQ_WORKER_OPTIONS);
   const { queueName = DEFAULT_QUEUE_NAME, tasks, timeoutMs, onError, ...workerOptions } = options;
   if (timeoutMs !== undefined) _checkTimeout("createTaskWorker", "timeoutMs", timeoutMs);
   const byName = _definedNames("createTaskWorker", tasks);
@@ -589,3 +592,30 @@ function _checkJson(name: string, value: unknown, path: string, seen: Set<object
       refuse(`a ${typeof value}`);
   }
 }
+
+const _BULLMQ_RUNNER_OPTIONS: _OptionKeys<Omit<BullMQTaskRunnerOptions, keyof TaskRunnerOptions>> = {
+  connection: true,
+  queue: true,
+  queueName: true,
+  tasks: true,
+  inProcess: true,
+  onUnavailable: true,
+  storeTimeoutMs: true,
+  recoverAfterMs: true,
+  jobOptions: true,
+};
+const _TASK_WORKER_OPTIONS: _OptionKeys<Omit<TaskWorkerOptions, keyof WorkerOptions>> = {
+  queueName: true,
+  tasks: true,
+  timeoutMs: true,
+  onError: true,
+};
+// BullMQ's own worker options, passed through to its Worker.
+const _BULLMQ_WORKER_OPTIONS: _OptionKeys<WorkerOptions> = {
+  name: true, autorun: true, concurrency: true, limiter: true, metrics: true, maximumRateLimitDelay: true,
+  maxStartedAttempts: true, maxStalledCount: true, stalledInterval: true, removeOnComplete: true, removeOnFail: true,
+  skipStalledCheck: true, skipLockRenewal: true, drainDelay: true, lockDuration: true, lockRenewTime: true,
+  runRetryDelay: true, settings: true, useWorkerThreads: true, telemetry: true, connection: true,
+  blockingConnection: true, skipVersionCheck: true, skipWaitingForReady: true, workerForkOptions: true,
+  workerThreadsOptions: true, prefix: true,
+};

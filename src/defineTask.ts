@@ -1,5 +1,6 @@
 import type { TaskFunction, TaskSettings } from "./types.ts";
 import { _checkSettings } from "./_settings.ts";
+import { _checkOptions, _TASK_SETTINGS } from "./_options.ts";
 
 const kDefinition: unique symbol = Symbol.for("@background/tasks.definition");
 const kTarget: unique symbol = Symbol("@background/tasks.target");
@@ -41,6 +42,7 @@ export function defineTask<F extends TaskFunction>(name: string, fn: F, settings
   if (typeof fn !== "function") {
     throw new TypeError(`defineTask("${name}", fn): fn must be a function, got ${typeof fn}.`);
   }
+  _checkOptions(`defineTask("${name}", fn, settings)`, settings, _TASK_SETTINGS);
   _checkSettings(`defineTask("${name}")`, settings);
   const defined = function (this: unknown, ...args: unknown[]): unknown {
     return fn.apply(this as never, args as never);

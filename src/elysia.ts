@@ -30,6 +30,7 @@ import { _afterResponse } from "./runAfterResponse.ts";
 import { getBackgroundTasks } from "./getBackgroundTasks.ts";
 import { _kTasks, type _Registered } from "./_registry.ts";
 import { _isResponse } from "./_isResponse.ts";
+import { _checkOptions, _POLICY_OPTIONS } from "./_options.ts";
 
 /**
  * Options of the {@link backgroundTasks} plugin: the runner (or its options)
@@ -142,6 +143,7 @@ export function backgroundTasks(options: TaskRunner | ElysiaBackgroundTasksOptio
       `backgroundTasks(options): options must be a TaskRunner or an object such as { runner, order }, got ${String(settings)}.`,
     );
   }
+  _checkOptions("backgroundTasks(options)", settings, { runner: true }, _POLICY_OPTIONS);
   const runner = settings.runner === undefined
     ? defaultTaskRunner
     : settings.runner instanceof TaskRunner

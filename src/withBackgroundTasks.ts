@@ -4,6 +4,7 @@ import type { TaskRunner } from "./TaskRunner.ts";
 import { _kTasks, type _Registered } from "./_registry.ts";
 import { _afterResponse, _afterResponseOf } from "./runAfterResponse.ts";
 import { _isResponse } from "./_isResponse.ts";
+import { _checkOptions, _POLICY_OPTIONS } from "./_options.ts";
 
 /** Options of {@link withBackgroundTasks}. */
 export interface WithBackgroundTasksOptions extends BackgroundTasksOptions {
@@ -48,6 +49,7 @@ export function withBackgroundTasks<H extends FetchHandler>(handler: H, options:
       `withBackgroundTasks(handler): handler must be a function (request, ...rest) => Response, got ${typeof handler}.`,
     );
   }
+  _checkOptions("withBackgroundTasks(handler, options)", options, { runner: true }, _POLICY_OPTIONS);
   const runner = options.runner ?? defaultTaskRunner;
   const runOnHandlerError = options.runOnHandlerError ?? true;
   // Checked here once, not on every request.
