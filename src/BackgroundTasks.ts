@@ -1,6 +1,7 @@
 import type { BackgroundTasksOptions, RequestAddressServer, TaskFunction, TaskRequestInfo } from "./types.ts";
 import { _NO_ARGUMENTS, _Task } from "./_task.ts";
 import { _checkTaskFunction, TaskRunner } from "./TaskRunner.ts";
+import { _storeWorks } from "./_storeFailures.ts";
 
 /**
  * The runner used when none is given: no concurrency limit, no bound, no
@@ -276,5 +277,5 @@ export class BackgroundTasks {
 // Apart from stored(), which runs on every request: a method whose `this` an arrow function
 // captures allocates a scope on every call, on JSC even when the arrow is not made.
 function _storedAll(tasks: BackgroundTasks, storing: Promise<void>[]): Promise<void> {
-  return Promise.all(storing).then(() => tasks.stored());
+  return Promise.all(storing).then(() => (_storeWorks(), tasks.stored()));
 }

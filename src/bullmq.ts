@@ -191,6 +191,8 @@ export class BullMQTaskRunner extends TaskRunner {
   readonly #retries: number;
   readonly #stored = new WeakMap<AcceptedTask, _Stored>();
   #lastWarning = 0;
+  /** Why Redis cannot be reached, from the connection's last error until it is ready again. */
+  #outage: { readonly error: Error; readonly since: number } | undefined;
 
   /** @param options the connection or queue, the known tasks, and what to do when Redis is down */
   constructor(options: BullMQTaskRunnerOptions) {
@@ -219,7 +221,10 @@ export class BullMQTaskRunner extends TaskRunner {
     } else if (options.connection !== undefined) {
       // deno-lint-ignore no-explicit-any
       this.queue = new Queue<any>(queueName, { connection: _failFast(options.connection) });
-      this.queue.on("error", (error: Error) => this.#warn("Redis connection error:", error));
+      this.queue.on("error", (error: Error) => this.#connectionLost(error));
+      this.queue.on("ioredis:close", () => this.#connectionLost(new Error("the connection was closed")));
+      // The backend is an EventEmitter; the build's types know no node:events.
+      (this.queue.getBackend() as unknown as _Emitter).on("ready", () => this.#connectionBack());
       this.#ownsQueue = true;
     } else {
       throw new TypeError(
@@ -286,7 +291,9 @@ export class BullMQTaskRunner extends TaskRunner {
     let entry: _Stored;
     let added: Promise<Job>;
     try {
-      added = this.queue.add(name, data, opts);
+      // While Redis is known to be unreachable, refuse at once: before the first connection
+      // BullMQ would wait for it, and every request would take storeTimeoutMs to fail.
+      added = this.#outage === undefined ? this.queue.add(name, data, opts) : Promise.reject(this.#outage.error);
     } catch (error) {
       added = Promise.reject(error);
     }
@@ -356,12 +363,30 @@ export class BullMQTaskRunner extends TaskRunner {
     });
   }
 
+  /** One line when Redis becomes unreachable, none for the errors of each reconnection attempt. */
+  #connectionLost(error: Error): void {
+    if (this.#outage !== undefined) return;
+    this.#outage = { error, since: Date.now() };
+    console.error(
+      `[background-tasks/bullmq] Redis is unreachable (${error.message || error.name}); tasks for the queue "${this.queue.name}" ` +
+        `are refused until it is back.`,
+    );
+  }
+
+  /** One line when Redis is reachable again after an outage. */
+  #connectionBack(): void {
+    const outage = this.#outage;
+    if (outage === undefined) return;
+    this.#outage = undefined;
+    console.error(`[background-tasks/bullmq] Redis is reachable again, after ${((Date.now() - outage.since) / 1000).toFixed(1)} s.`);
+  }
+
   /** At most one warning every 10 s: Redis outages make many. */
   #warn(message: string, error: unknown): void {
     const now = Date.now();
     if (now - this.#lastWarning < 10_000) return;
     this.#lastWarning = now;
-    console.error(`[background-tasks/bullmq] ${message}`, error);
+    console.error(`[background-tasks/bullmq] ${message} ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
@@ -533,6 +558,11 @@ function _definedNames(where: string, tasks: readonly TaskFunction[]): Map<strin
     byName.set(definition.name, fn);
   }
   return byName;
+}
+
+/** The part of `node:events`' EventEmitter the runner uses. */
+interface _Emitter {
+  on(event: string, listener: () => void): unknown;
 }
 
 /** Connection options that make commands fail at once while Redis is unreachable, instead of queueing them. */

@@ -31,6 +31,7 @@ import { getBackgroundTasks } from "./getBackgroundTasks.ts";
 import { _kTasks, type _Registered } from "./_registry.ts";
 import { _isResponse } from "./_isResponse.ts";
 import { _checkOptions, _POLICY_OPTIONS } from "./_options.ts";
+import { _reportStoreFailure } from "./_storeFailures.ts";
 
 /**
  * Options of the {@link backgroundTasks} plugin: the runner (or its options)
@@ -263,7 +264,7 @@ function _handOver(tasks: BackgroundTasks, request: Request, response: unknown, 
 function _handOverStored(stored: Promise<void>, tasks: BackgroundTasks, response: Response, request: Request): Promise<Response> {
   return stored.then(() => _afterResponse(tasks, response, request, tasks._server), (error: unknown) => {
       tasks.skip();
-      console.error("[background-tasks] could not store the request's tasks; answering 503:", error);
+      _reportStoreFailure(error);
       return Response.json(
         { error: "Service Unavailable", message: "The background work for this request could not be queued. Try again later." },
         { status: 503, headers: { "retry-after": "5" } },

@@ -5,6 +5,7 @@ import { _kTasks, type _Registered } from "./_registry.ts";
 import { _afterResponse, _afterResponseOf } from "./runAfterResponse.ts";
 import { _isResponse } from "./_isResponse.ts";
 import { _checkOptions, _POLICY_OPTIONS } from "./_options.ts";
+import { _reportStoreFailure } from "./_storeFailures.ts";
 
 /** Options of {@link withBackgroundTasks}. */
 export interface WithBackgroundTasksOptions extends BackgroundTasksOptions {
@@ -204,7 +205,7 @@ function _handlerFailed(request: Request, runOnHandlerError: boolean, error: unk
 
 /** The answer when a durable runner could not store the request's tasks: the work was not accepted. */
 function _storeFailed(error: unknown): Response {
-  console.error("[background-tasks] could not store the request's tasks; answering 503:", error);
+  _reportStoreFailure(error);
   return Response.json(
     { error: "Service Unavailable", message: "The background work for this request could not be queued. Try again later." },
     { status: 503, headers: { "retry-after": "5" } },
