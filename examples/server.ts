@@ -17,20 +17,35 @@ import { runner } from "./app/runner.ts";
 import { exitGracefullyOnSignals } from "./app/shutdown.ts";
 import { notificationLog } from "./app/tasks/writeLog.ts";
 import { uploadsDir } from "./app/uploads/uploadJobs.ts";
+import { BullMQTaskRunner } from "@background/tasks/bullmq";
+import { watchForWorkers } from "./app/workerWatch.ts";
 
 await mkdir(uploadsDir, { recursive: true });
 // Half-received uploads of a previous run are of no use.
 for (const name of await readdir(uploadsDir)) if (name.endsWith(".part")) await rm(join(uploadsDir, name), { force: true });
 
+const stopWatching = runner instanceof BullMQTaskRunner ? watchForWorkers(runner.queue, config.workerCheckMs) : undefined;
 const app = createApp().listen({ port: config.port, hostname: config.hostname });
 // Handle signals before announcing the port: a supervisor may send SIGTERM as soon as it reads it.
 exitGracefullyOnSignals({
   stopServer: () => app.stop(),
   runner,
   timeoutMs: config.shutdownTimeoutMs,
-  cleanup: () => notificationLog.close(),
+  cleanup: () => {
+    stopWatching?.();
+    return notificationLog.close();
+  },
 });
 
 const url = `http://${config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname}:${app.server!.port}`;
 console.log(`Example server listening on ${url}`);
-console.log(`  Swagger UI: ${url}/swagger   data: ${config.dataDir}   mail: ${mailDelivery === "smtp" ? "SMTP_URL" : `local outbox (${url}/outbox)`}`);
+console.log(`  Swagger UI: ${url}/swagger   data: ${config.dataDir}   ${
+  runner instanceof BullMQTaskRunner
+    ? `mail and log: durable, Redis ${maskUrl(process.env.REDIS_URL!)} queue "${runner.queue.name}" (run by bun run examples/worker.ts)`
+    : `mail: ${mailDelivery === "smtp" ? "SMTP_URL" : `local outbox (${url}/outbox)`}`
+}`);
+
+/** The URL without its password (and user name): `redis://***@host:6379`. */
+function maskUrl(raw: string): string {
+  return raw.replace(/\/\/[^@/]*@/, "//***@");
+}

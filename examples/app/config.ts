@@ -35,6 +35,8 @@ export interface Config {
   readonly taskTimeoutMs: number;
   /** `SHUTDOWN_TIMEOUT_MS`: how long SIGINT/SIGTERM waits for background tasks. */
   readonly shutdownTimeoutMs: number;
+  /** `WORKER_CHECK_MS`: with `REDIS_URL`, how often to check that a worker takes the stored jobs. */
+  readonly workerCheckMs: number;
 }
 
 const DEFAULT_DATA_DIR = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "../../data");
@@ -74,6 +76,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     taskMaxPending: int("TASK_MAX_PENDING", 10_000, 1),
     taskTimeoutMs: int("TASK_TIMEOUT_MS", 60_000, 1),
     shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 10_000, 0),
+    workerCheckMs: int("WORKER_CHECK_MS", 10_000, 1),
   };
 }
 

@@ -1,4 +1,7 @@
-/** Where background task failures end up: one JSON line on stderr each, and the latest in memory for `GET /tasks`. */
+/**
+ * Where background task failures end up: one JSON line on stderr each, and the latest in memory for `GET /tasks`;
+ * and the warnings that stand until their cause is gone (no worker for the durable queue).
+ */
 import type { TaskErrorInfo, TaskRequestInfo } from "@background/tasks";
 
 export interface TaskFailure {
@@ -39,4 +42,20 @@ export function describeRequest(request: TaskRequestInfo): string {
 /** The latest failures, newest first. */
 export function recentTaskFailures(): readonly TaskFailure[] {
   return failures;
+}
+
+const warnings = new Map<string, string>();
+
+/** Shows `message` in `GET /tasks` under `key` until {@link clearWarning}. */
+export function raiseWarning(key: string, message: string): void {
+  warnings.set(key, message);
+}
+
+export function clearWarning(key: string): void {
+  warnings.delete(key);
+}
+
+/** The warnings standing now. */
+export function currentWarnings(): string[] {
+  return [...warnings.values()];
 }

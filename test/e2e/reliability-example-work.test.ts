@@ -5,11 +5,13 @@
 // redis-server, raw keep-alive sockets.
 import { after, describe, it, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
 import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ExampleServer, startExample } from "./_exampleServer.ts";
+import { eventually, type ExampleServer, startExample } from "./_exampleServer.ts";
+import { freePort, REDIS_SERVER } from "../fixtures/bullmq/_redis.ts";
 
 interface TasksView {
   stats: Record<string, number>;
@@ -79,6 +81,44 @@ function fillDisk(filler: string, freeBytes: number): void {
   closeSync(fd);
 }
 
+/** Starts redis-server on `port` (no persistence) and resolves once it accepts connections; returns a stop function. */
+async function redisOn(port: number): Promise<() => Promise<void>> {
+  const dir = mkdtempSync(join(tmpdir(), "bt-redis-"));
+  const child = spawn(REDIS_SERVER, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10_000);
+    child.stdout!.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      if (/Ready to accept connections/i.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once("exit", () => reject(new Error(`redis-server exited:\n${out}`)));
+  });
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await once(child, "exit");
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  cleanups.push(stop);
+  return stop;
+}
+
+async function timedPost(url: string): Promise<{ status: number; ms: number }> {
+  const started = performance.now();
+  const response = await fetch(url, { method: "POST", signal: AbortSignal.timeout(10_000) });
+  await response.arrayBuffer();
+  return { status: response.status, ms: performance.now() - started };
+}
+
+const count = (text: string, pattern: RegExp): number => text.match(new RegExp(pattern, "g"))?.length ?? 0;
+
 describe("reliability: the example server's background work under hostile conditions", { timeout: 120_000 }, () => {
   it("disk full under the log: every line whole and once, the lines not written reported as failed", async (t) => {
     const disk = mountTmpfs(t, "64k");
@@ -119,5 +159,63 @@ describe("reliability: the example server's background work under hostile condit
     await tasksUntil(server.base, (v) => settled(v, requests + 5));
     const after = readFileSync(join(dataDir, "log.txt"), "utf8");
     assert.equal(after.match(/later\d@example\.com\n/g)?.length, 5);
+  });
+
+  it("Redis unreachable from the start: 503 at once, one line per outage, recovery when it comes up", async () => {
+    const port = await freePort();
+    const redisUrl = `redis://127.0.0.1:${port}`;
+    const server = await start({ REDIS_URL: redisUrl });
+    const banner = await server.waitForOutput(/Swagger UI: .*\n/);
+    assert.match(banner, new RegExp(`durable, Redis ${redisUrl} queue "background-tasks"`), "the banner names Redis and the queue");
+    assert.doesNotMatch(banner, /local outbox/);
+    await server.waitForOutput(/Redis is unreachable/);
+    const refused = [];
+    for (let i = 0; i < 10; i++) refused.push(await timedPost(`${server.base}/send-notification/down${i}@example.com`));
+    assert.deepEqual(refused.map((answer) => answer.status), Array(10).fill(503));
+    // The store timeout is 2 s; refusing must not wait for it.
+    assert.ok(refused.every((answer) => answer.ms < 1_000), `answered in ${refused.map((a) => Math.round(a.ms)).join(", ")} ms`);
+    const outage = server.output();
+    assert.equal(count(outage, /Redis is unreachable/), 1, outage);
+    assert.equal(count(outage, /could not store a request's tasks/), 1, outage);
+    assert.doesNotMatch(outage, /^\s+at /m, "no stack frames");
+
+    const stopRedis = await redisOn(port);
+    await eventually(async () => (await timedPost(`${server.base}/send-notification/back@example.com`)).status === 200 || undefined, "a 200 once Redis is up");
+    await server.waitForOutput(/Redis is reachable again/);
+    await server.waitForOutput(/storing tasks works again; \d+ request\(s\) were answered 503/);
+
+    // Down again in the middle of the run: refused at once, one more line.
+    await stopRedis();
+    await eventually(async () => (await timedPost(`${server.base}/send-notification/again@example.com`)).status === 503 || undefined, "a 503 once Redis is gone");
+    const again = await timedPost(`${server.base}/send-notification/again2@example.com`);
+    assert.equal(again.status, 503);
+    assert.ok(again.ms < 1_000, `answered in ${Math.round(again.ms)} ms`);
+    assert.equal(count(server.output(), /Redis is unreachable/), 2, server.output());
+  });
+
+  it("durable mode with no worker: one warning on stderr and in GET /tasks, gone when a worker comes", async () => {
+    const port = await freePort();
+    await redisOn(port);
+    const redisUrl = `redis://127.0.0.1:${port}`;
+    const server = await start({ REDIS_URL: redisUrl, WORKER_CHECK_MS: "100" });
+    for (let i = 0; i < 3; i++) assert.equal((await timedPost(`${server.base}/send-notification/w${i}@example.com`)).status, 200);
+    await server.waitForOutput(/No worker has taken jobs from the queue "background-tasks"/);
+    const view = await tasksUntil(server.base, (v) => (v as TasksView & { warnings: string[] }).warnings.length > 0) as TasksView & { warnings: string[] };
+    assert.match(view.warnings[0]!, /3 job\(s\) waiting and no worker connected.*examples\/worker\.ts/);
+
+    const worker = spawn(join(import.meta.dirname, "../../node_modules/.bin/bun"), ["run", "examples/worker.ts"], {
+      cwd: join(import.meta.dirname, "../.."),
+      env: { ...process.env, REDIS_URL: redisUrl, DATA_DIR: server.dataDir },
+      stdio: "ignore",
+    });
+    cleanups.push(async () => {
+      if (worker.exitCode === null && worker.signalCode === null) {
+        worker.kill("SIGKILL");
+        await once(worker, "exit");
+      }
+    });
+    await server.waitForOutput(/A worker is taking jobs from the queue "background-tasks" again/);
+    await tasksUntil(server.base, (v) => (v as TasksView & { warnings: string[] }).warnings.length === 0);
+    assert.equal(count(server.output(), /No worker has taken jobs/), 1, "warned once");
   });
 });

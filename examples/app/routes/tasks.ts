@@ -1,12 +1,12 @@
 /** `GET /tasks`: what the background task runner is doing, and what failed. */
 import { Elysia, t } from "elysia";
 import { runner } from "../runner.ts";
-import { recentTaskFailures } from "../taskReports.ts";
+import { currentWarnings, recentTaskFailures } from "../taskReports.ts";
 
 const count = t.Integer({ minimum: 0 });
 
 export const taskRoutes = new Elysia({ name: "routes/tasks" })
-  .get("/tasks", () => ({ stats: runner.stats(), recentFailures: [...recentTaskFailures()] }), {
+  .get("/tasks", () => ({ stats: runner.stats(), recentFailures: [...recentTaskFailures()], warnings: currentWarnings() }), {
     response: {
       200: t.Object({
         stats: t.Object({
@@ -21,6 +21,7 @@ export const taskRoutes = new Elysia({ name: "routes/tasks" })
           request: t.Optional(t.String()),
           at: t.String({ format: "date-time" }),
         })),
+        warnings: t.Array(t.String(), { description: "Conditions that stand now, e.g. durable jobs waiting with no worker." }),
       }),
     },
     detail: { tags: ["tasks"], summary: "Runner counters and the latest task failures" },
