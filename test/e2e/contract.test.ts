@@ -22,8 +22,8 @@ interface Target {
   known?: Record<string, string>;
 }
 
-// Why a behaviour cannot hold on a target; such a test still runs (as a todo) and the
-// table shows it. Keep each reason to what was observed.
+// Why a behaviour cannot hold on a target; such a test still runs, must still fail there (it
+// fails once the behaviour starts to hold), and the table shows it. Keep each reason to what was observed.
 const WORKERS_BODY_TRACKING =
   "workerd gives no completion signal besides the body, so the core re-wraps the body in a tracking " +
   "ReadableStream; workerd then cannot know its length and sends Transfer-Encoding: chunked instead of " +

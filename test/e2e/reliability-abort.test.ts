@@ -4,6 +4,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
+import { expectKnownLimit } from "../fixtures/_knownLimit.ts";
 import { type Child, fixtures, getJson, type Runtime, runCommand, startChild } from "../fixtures/reliability/_harness.ts";
 
 interface Report {
@@ -46,7 +47,11 @@ const denoAbortGap = "Deno: the core cannot yet tell a disconnect from a complet
 const find = (report: Report, id: string) => report.streamRecords.find((record) => record.id === id);
 
 for (const runtime of ["bun", "deno"] as const satisfies Runtime[]) {
-  const abortFlag = runtime === "deno" ? { todo: denoAbortGap } : {};
+  // On Deno these checks must still fail (see denoAbortGap); they fail once Deno lets them hold.
+  const itAborted = (title: string, check: () => Promise<void>): void => {
+    if (runtime === "deno") it(`${title} (known limit)`, async () => void await expectKnownLimit(denoAbortGap, check));
+    else it(title, check);
+  };
   describe(`reliability: client disconnects mid-stream, ${runtime}`, { timeout: 60_000 }, () => {
     let child: Child;
     it("starts", async () => {
@@ -68,12 +73,12 @@ for (const runtime of ["bun", "deno"] as const satisfies Runtime[]) {
       assert.equal(report.stats.succeeded, 2);
     });
 
-    it("the task that ran after the disconnect sees responseAborted", abortFlag, async () => {
+    itAborted("the task that ran after the disconnect sees responseAborted", async () => {
       const report = await getJson<Report>(`${child.url}/__report?streams=2`);
       assert.deepEqual(find(report, "left"), { id: "left", responseAborted: true, skipped: false });
     });
 
-    it("skips the task with runOnAbort: false, counted in stats().skipped", abortFlag, async () => {
+    itAborted("skips the task with runOnAbort: false, counted in stats().skipped", async () => {
       await readThenHangUp(child.url, "/stream-skip/gone", 2 * 1024 * 1024);
       const report = await getJson<Report>(`${child.url}/__report?streams=3`);
       assert.deepEqual(find(report, "gone"), { id: "gone", responseAborted: true, skipped: true });
@@ -92,7 +97,7 @@ for (const runtime of ["bun", "deno"] as const satisfies Runtime[]) {
       assert.equal(report.stats.failed, 0);
     });
 
-    it("…and each of the 10 sees responseAborted", abortFlag, async () => {
+    itAborted("…and each of the 10 sees responseAborted", async () => {
       const report = await getJson<Report>(`${child.url}/__report?streams=13`);
       const records = report.streamRecords.filter((r) => r.id.startsWith("many"));
       assert.equal(records.length, 10);
