@@ -1,12 +1,18 @@
-// Runs every test suite on every runtime, then prints one closing line of counts.
-// Usage: npm test            (everything)
-//        npm test -- unit    (only steps whose name contains "unit")
+// Runs every test suite on every runtime and prints one closing line of counts.
+// Usage: npm test                 everything
+//        npm test -- unit         the build, then only the steps whose name contains "unit"
+//        npm run test:node        (also test:bun, test:deno, test:static) the build, then one runtime's steps
+// The build runs first (the examples import the package from dist/); the other steps then run
+// side by side, each printing its output when it ends. Counts come from each runner's JUnit
+// report, not from its console output.
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 const bin = (name) => join(root, "node_modules", ".bin", name);
+const reports = join(root, "test/.tmp/junit");
 const only = process.argv.slice(2);
 
 function testFiles(dir) {
@@ -21,84 +27,101 @@ function testFiles(dir) {
   return found.sort();
 }
 
-// A hung test fails after 4 minutes instead of holding CI until its deadline.
-const nodeTest = (files) => [process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", "--test-timeout=240000", ...files]];
+const tsc = (project) => [process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", project]];
+const deno = (...args) => [bin("deno"), args];
+// A hung test fails after 4 minutes instead of holding CI until its deadline. End-to-end files
+// mostly wait on the servers they start, so several run at once.
+const nodeTest = (concurrency) => (files, junit) => [process.execPath, [
+  "--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-timeout=240000",
+  "--test-reporter=spec", "--test-reporter-destination=stdout", "--test-reporter=junit", `--test-reporter-destination=${junit}`,
+  ...files,
+]];
+const bunTest = (timeout) => (files, junit) => [bin("bun"), [
+  "test", "--timeout", String(timeout), "--reporter=junit", `--reporter-outfile=${junit}`, ...files.map((f) => "./" + f),
+]];
+const denoTest = (files, junit) => deno("test", "-A", "--config", "deno.test.json", "--no-check", `--junit-path=${junit}`, ...files);
+
 const steps = [
-  { name: "typecheck", cmd: [process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"]] },
-  { name: "typecheck types", cmd: [process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "test/types/tsconfig.json"]] },
-  { name: "doc examples deno", cmd: [bin("deno"), ["test", "-A", "--config", "deno.test.json", "--doc", "src/"]] },
-  { name: "build", cmd: [process.execPath, ["scripts/build.mjs"]] },
-  { name: "unit node", files: testFiles("test/unit"), run: nodeTest },
-  { name: "unit bun", files: testFiles("test/unit"), run: (files) => [bin("bun"), ["test", "--timeout", "30000", ...files.map((f) => "./" + f)]] },
-  { name: "unit deno", files: testFiles("test/unit"), run: (files) => [bin("deno"), ["test", "-A", "--config", "deno.test.json", "--no-check", ...files]] },
-  { name: "e2e node", files: testFiles("test/e2e"), run: nodeTest },
-  { name: "bun", files: testFiles("test/bun"), run: (files) => [bin("bun"), ["test", "--timeout", "120000", ...files.map((f) => "./" + f)]] },
-  { name: "deno", files: testFiles("test/deno"), run: (files) => [bin("deno"), ["test", "-A", "--config", "deno.test.json", "--no-check", ...files]] },
-];
+  { name: "build", runtime: "static", first: true, cmd: [process.execPath, ["scripts/build.mjs"]] },
+  { name: "typecheck", runtime: "static", cmd: tsc("tsconfig.json") },
+  { name: "typecheck types", runtime: "static", cmd: tsc("test/types/tsconfig.json") },
+  { name: "doc examples deno", runtime: "deno", files: ["src/"], run: (files, junit) => deno("test", "-A", "--config", "deno.test.json", "--doc", `--junit-path=${junit}`, ...files) },
+  { name: "unit node", runtime: "node", files: testFiles("test/unit"), run: nodeTest(2) },
+  { name: "unit bun", runtime: "bun", files: testFiles("test/unit"), run: bunTest(30_000) },
+  { name: "unit deno", runtime: "deno", files: testFiles("test/unit"), run: denoTest },
+  { name: "e2e node", runtime: "node", files: testFiles("test/e2e"), run: nodeTest(Math.max(3, availableParallelism() + 1)) },
+  { name: "bun", runtime: "bun", files: testFiles("test/bun"), run: bunTest(120_000) },
+  { name: "deno", runtime: "deno", files: testFiles("test/deno"), run: denoTest },
+].filter((step) => step.first || only.length === 0 || only.some((word) => step.name.includes(word) || step.runtime === word))
+  .filter((step) => !step.files || step.files.length > 0);
+
+rmSync(reports, { recursive: true, force: true });
+mkdirSync(reports, { recursive: true });
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const failedSteps = [];
-for (const step of steps) {
-  if (only.length && !only.some((word) => step.name.includes(word))) continue;
-  if (step.files && step.files.length === 0) continue;
-  const [cmd, args] = step.cmd ?? step.run(step.files);
-  console.log(`\n=== ${step.name}: ${[cmd, ...args].map((a) => a.replace(root, "")).join(" ")}`);
-  const started = Date.now();
+const started = Date.now();
+for (const step of steps.filter((s) => s.first)) await runStep(step);
+await Promise.all(steps.filter((s) => !s.first).map(runStep));
+
+async function runStep(step) {
+  const junit = join(reports, `${step.name.replaceAll(" ", "-")}.xml`);
+  const [cmd, args] = step.cmd ?? step.run(step.files, junit);
+  const begun = Date.now();
   const result = await run(cmd, args);
-  const output = result.output;
-  const counts = countResults(output);
+  const counts = step.files ? junitCounts(junit) : undefined;
   const ok = result.status === 0;
   if (counts) {
     totals.passed += counts.passed;
     totals.failed += counts.failed;
     totals.skipped += counts.skipped;
-  } else if (!step.files) {
-    if (ok) totals.passed++;
-    else totals.failed++;
-  }
-  if (!ok) {
-    failedSteps.push(step.name);
-    if (counts && counts.failed === 0) totals.failed++;
-  }
-  console.log(`=== ${step.name}: ${ok ? "ok" : `FAILED (exit ${result.status ?? result.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (!ok && counts.failed === 0) totals.failed++; // the runner failed outside any test
+  } else if (ok) totals.passed++;
+  else totals.failed++;
+  if (!ok) failedSteps.push(step.name);
+  const summary = counts ? ` (${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped)` : "";
+  process.stdout.write(
+    `\n=== ${step.name}: ${[cmd, ...args].map((a) => a.replace(root, "")).join(" ")}\n${result.output}` +
+      `=== ${step.name}: ${ok ? "ok" : `FAILED (exit ${result.status ?? result.signal})`}${summary} in ${seconds(Date.now() - begun)}\n`,
+  );
 }
 
-// Streams the step's output as it comes (CI shows progress) and keeps it for counting.
+// Keeps the step's output, printed in one piece when it ends.
 function run(cmd, args) {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { cwd: root, env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
-    const keep = (chunk) => {
-      output += chunk;
-      process.stdout.write(chunk);
-    };
+    const keep = (chunk) => void (output += chunk);
     child.stdout.setEncoding("utf8").on("data", keep);
     child.stderr.setEncoding("utf8").on("data", keep);
+    child.on("error", (error) => resolve({ status: 127, signal: null, output: `${output}${error.message}\n` }));
     child.on("close", (status, signal) => resolve({ status, signal, output }));
   });
 }
 
-function countResults(text) {
-  const node = [...text.matchAll(/^# (pass|fail|skipped) (\d+)$/gm)];
-  if (node.length) {
-    const get = (k) => node.filter((m) => m[1] === k).reduce((s, m) => s + Number(m[2]), 0);
-    return { passed: get("pass"), failed: get("fail"), skipped: get("skipped") };
+/** Counts the leaf test cases of a JUnit report (Deno lists a test with steps as a case too). */
+function junitCounts(file) {
+  if (!existsSync(file)) return undefined;
+  const xml = readFileSync(file, "utf8");
+  const cases = [...xml.matchAll(/<testcase\b([^>]*?)(?:\/>|>([\s\S]*?)<\/testcase>)/g)].map((m) => ({
+    name: /\bname="([^"]*)"/.exec(m[1])?.[1] ?? "",
+    body: m[2] ?? "",
+  }));
+  const counts = { passed: 0, failed: 0, skipped: 0 };
+  for (const { name, body } of cases) {
+    if (cases.some((other) => other.name.startsWith(`${name} &gt; `))) continue;
+    if (/<(failure|error)\b/.test(body)) counts.failed++;
+    else if (/<skipped\b/.test(body)) counts.skipped++;
+    else counts.passed++;
   }
-  const bun = text.match(/^\s*(\d+) pass\s*$/m);
-  if (bun) {
-    const fail = text.match(/^\s*(\d+) fail\s*$/m);
-    const skip = text.match(/^\s*(\d+) skip\s*$/m);
-    return { passed: Number(bun[1]), failed: fail ? Number(fail[1]) : 0, skipped: skip ? Number(skip[1]) : 0 };
-  }
-  const deno = text.match(/(?:ok|FAILED) \| (\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed(?: \((\d+) steps?\))?(?: \| (\d+) ignored)?/);
-  if (deno) {
-    const passed = Number(deno[2] ?? deno[1]);
-    const failed = Number(deno[4] ?? deno[3]);
-    return { passed, failed, skipped: Number(deno[5] ?? 0) };
-  }
-  return undefined;
+  return counts;
+}
+
+function seconds(ms) {
+  return `${(ms / 1000).toFixed(1)} s`;
 }
 
 if (failedSteps.length) console.log(`\nFailed steps: ${failedSteps.join(", ")}`);
+console.log(`\nAll steps took ${seconds(Date.now() - started)}.`);
 console.log(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 process.exit(failedSteps.length ? 1 : 0);
