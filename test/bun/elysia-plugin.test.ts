@@ -154,39 +154,45 @@ describe("how the plugin learns that the response was sent", () => {
   test("app.handle() of a request no server serves waits for the body to be read, while a server runs", async () => {
     listen(new Elysia().use(backgroundTasks()).get("/", () => "serving"));
     const runner = new TaskRunner();
-    let ran = false;
+    const ran = new Set<string>();
+    const controlRan = deferred();
     const app = new Elysia()
       .use(backgroundTasks(runner))
-      .get("/", ({ backgroundTasks }) => {
+      .get("/:name", ({ backgroundTasks, params }) => {
         backgroundTasks.addTask(() => {
-          ran = true;
+          ran.add(params.name);
+          if (params.name === "control") controlRan.resolve();
         });
         return { message: "handled" };
       });
-    const response = await app.handle(new Request("http://localhost/"));
-    await Bun.sleep(50);
-    expect(ran).toBe(false);
+    const response = await app.handle(new Request("http://localhost/unread"));
+    // The control's body is read: once its task ran, the unread one had every chance to start.
+    await (await app.handle(new Request("http://localhost/control"))).json();
+    await controlRan.promise;
+    expect(ran.has("unread")).toBe(false);
     expect(await response.json()).toEqual({ message: "handled" });
     expect((await runner.drain({ timeoutMs: 2_000 })).drained).toBe(true);
-    expect(ran).toBe(true);
+    expect(ran.has("unread")).toBe(true);
   });
 
   test("a client that leaves before the handler returns: the task still runs and sees the abort", async () => {
     const runner = new TaskRunner();
     const seen = deferred<boolean>();
+    const entered = deferred();
     const app = new Elysia()
       .use(backgroundTasks(runner))
-      .get("/slow", async ({ backgroundTasks }) => {
+      .get("/slow", async ({ backgroundTasks, request }) => {
         backgroundTasks.addTask(function (this: { responseAborted: boolean }) {
           seen.resolve(this.responseAborted);
         });
-        await Bun.sleep(300);
+        entered.resolve();
+        await new Promise((resolve) => request.signal.addEventListener("abort", resolve, { once: true })); // the server saw the client leave
         return { message: "too late" };
       });
     const base = listen(app);
     const leave = new AbortController();
     const request = fetch(`${base}/slow`, { signal: leave.signal }).catch(() => "left");
-    await Bun.sleep(50);
+    await entered.promise;
     leave.abort();
     expect(await request).toBe("left");
     expect(await seen.promise).toBe(true);

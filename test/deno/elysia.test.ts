@@ -40,9 +40,14 @@ Deno.test("app.handle: the task runs after the body has been read", async () => 
   const marks: { ended?: number; ran?: number; same?: boolean } = {};
   const app = streamingApp(runner, marks, () => {});
   const response = await app.handle(new Request("http://localhost/stream"));
-  await sleep(150);
-  assertEquals(marks.ran, undefined);
-  assertEquals(await response.text(), "chunk 1\nchunk 2\nchunk 3\nchunk 4\n");
+  // Each chunk read is a step of the body: the task must not have run at any of them.
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    assertEquals(marks.ran, undefined, `the task ran before the body ended, after ${JSON.stringify(text)}`);
+    text += read.value;
+  }
+  assertEquals(text, "chunk 1\nchunk 2\nchunk 3\nchunk 4\n");
   await runner.drain({ timeoutMs: 5_000 });
   assert(marks.same);
   assert(marks.ran! >= marks.ended!);
