@@ -14,6 +14,7 @@ import { DrainTimeoutError, TaskQueueFullError, TaskTimeoutError } from "./error
 import { _taskTarget, type TaskDefinition, taskDefinition } from "./defineTask.ts";
 import { _checkSettings, _checkTimeout, _MAX_TIMER_MS } from "./_settings.ts";
 import { _checkOptions, _RUNNER_OPTIONS } from "./_options.ts";
+import { _runInContext } from "./_asyncContext.ts";
 
 /** Lifecycle events of a {@link TaskRunner}, with what each listener receives. */
 export interface TaskRunnerEvents {
@@ -408,7 +409,7 @@ export class TaskRunner {
     let result: unknown;
     let then: unknown;
     try {
-      result = this.invoke(task);
+      result = _runInContext(task._context, this.invoke, this, task);
       // Reading `then` runs user code too (a getter); it must not escape the runner.
       if (result !== null && (typeof result === "object" || typeof result === "function")) {
         then = (result as PromiseLike<unknown>).then;

@@ -1,5 +1,6 @@
 import type { AcceptedTask, TaskFunction, TaskRequestInfo } from "./types.ts";
 import { taskDefinition } from "./defineTask.ts";
+import { type _AsyncContext, _captureContext } from "./_asyncContext.ts";
 
 /** The part of a request's task list that a task needs from it. */
 export interface _TaskOwner {
@@ -42,6 +43,8 @@ export class _Task implements AcceptedTask {
    */
   next: _Task | undefined = undefined;
   previous: _Task | undefined = undefined;
+  /** The `AsyncLocalStorage` context the task was added in; it runs in it. */
+  readonly _context: _AsyncContext | undefined = _captureContext();
 
   constructor(fn: TaskFunction, args: readonly unknown[] | undefined, owner: _TaskOwner | undefined, arg: unknown) {
     this.fn = fn;
