@@ -2,6 +2,7 @@
 import { Elysia } from "elysia";
 import { apiDocs } from "./docs.ts";
 import { jsonErrors } from "./errors.ts";
+import { connectionCloseWhenStopping } from "./shutdown.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 import { outboxRoutes } from "./routes/outbox.ts";
 import { taskRoutes } from "./routes/tasks.ts";
@@ -14,6 +15,7 @@ export function createApp() {
     // Bun's own limit answers in plain text; the routes enforce theirs and answer JSON.
     serve: { maxRequestBodySize: Number.MAX_SAFE_INTEGER },
   })
+    .use(connectionCloseWhenStopping)
     .use(jsonErrors)
     .use(apiDocs({
       title: "Background tasks example",

@@ -1,10 +1,27 @@
 /**
  * Graceful shutdown on SIGINT/SIGTERM: stop accepting connections, let
- * requests in flight finish, drain the background tasks until a deadline,
- * print what was left, exit 0. A second signal exits at once.
+ * requests in flight finish (their responses say `Connection: close`), drain
+ * the background tasks until a deadline, print what was left, exit 0. A
+ * second signal exits at once.
  */
+import { Elysia } from "elysia";
 import type { TaskRunner } from "@background/tasks";
 import { describeRequest } from "./taskReports.ts";
+
+let stopping = false;
+
+/**
+ * Once a shutdown has begun, every response carries `Connection: close`, so a
+ * keep-alive client does not send its next request on a connection the server
+ * is about to close (it would be reset) but opens a new one. Use it before the routes.
+ */
+export const connectionCloseWhenStopping = new Elysia({ name: "shutdown/connection-close" })
+  .onAfterHandle({ as: "global" }, ({ set }) => {
+    if (stopping) set.headers.connection = "close";
+  })
+  .onError({ as: "global" }, ({ set }) => {
+    if (stopping) set.headers.connection = "close";
+  });
 
 export interface ShutdownOptions {
   /** Stops accepting connections; resolves when requests in flight are done. */
@@ -16,7 +33,6 @@ export interface ShutdownOptions {
 }
 
 export function exitGracefullyOnSignals(options: ShutdownOptions): void {
-  let stopping = false;
   const onSignal = (signal: string): void => {
     if (stopping) {
       console.log(`${signal} again: exiting now without waiting for background tasks.`);

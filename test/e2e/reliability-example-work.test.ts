@@ -6,6 +6,8 @@
 import { after, describe, it, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
+import http from "node:http";
+import { connect, type Socket } from "node:net";
 import { once } from "node:events";
 import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -117,6 +119,40 @@ async function timedPost(url: string): Promise<{ status: number; ms: number }> {
   return { status: response.status, ms: performance.now() - started };
 }
 
+/** A raw client socket that records what it receives and how it ends. */
+interface RawClient {
+  readonly socket: Socket;
+  text(): string;
+  /** Resolves with "end" (the server closed cleanly) or the error code (a reset). */
+  readonly ended: Promise<string>;
+}
+
+async function rawClient(base: string): Promise<RawClient> {
+  const { port } = new URL(base);
+  const socket = connect(Number(port), "127.0.0.1");
+  await once(socket, "connect");
+  let text = "";
+  socket.on("data", (chunk: Buffer) => (text += chunk.toString("latin1")));
+  const ended = new Promise<string>((resolve) => {
+    socket.once("end", () => resolve("end"));
+    socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? String(error)));
+  });
+  return { socket, text: () => text, ended };
+}
+
+/** Resolves once `client` has received a whole response with a `Content-Length` body. */
+async function responseOn(client: RawClient, from = 0): Promise<string> {
+  for (;;) {
+    const text = client.text().slice(from);
+    const head = text.indexOf("\r\n\r\n");
+    const length = /content-length: (\d+)/i.exec(text.slice(0, head));
+    if (head !== -1 && length && text.length >= head + 4 + Number(length[1])) return text.slice(0, head + 4 + Number(length[1]));
+    await Promise.race([once(client.socket, "data"), client.ended.then(() => {
+      throw new Error(`the connection ended before a whole response: ${JSON.stringify(text)}`);
+    })]);
+  }
+}
+
 const count = (text: string, pattern: RegExp): number => text.match(new RegExp(pattern, "g"))?.length ?? 0;
 
 describe("reliability: the example server's background work under hostile conditions", { timeout: 120_000 }, () => {
@@ -217,5 +253,49 @@ describe("reliability: the example server's background work under hostile condit
     await server.waitForOutput(/A worker is taking jobs from the queue "background-tasks" again/);
     await tasksUntil(server.base, (v) => (v as TasksView & { warnings: string[] }).warnings.length === 0);
     assert.equal(count(server.output(), /No worker has taken jobs/), 1, "warned once");
+  });
+
+  it("SIGTERM with keep-alive clients: the request in flight is answered with Connection: close, idle connections end cleanly", async () => {
+    const server = await start();
+    // An idle keep-alive connection: one request answered, then nothing.
+    const idle = await rawClient(server.base);
+    idle.socket.write("GET /tasks HTTP/1.1\r\nHost: example\r\n\r\n");
+    assert.match(await responseOn(idle), /^HTTP\/1\.1 200/);
+    // A keep-alive agent with a socket in its pool.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(() => agent.destroy());
+    const viaAgent = (): Promise<string> =>
+      new Promise((resolve) => {
+        const request = http.request(`${server.base}/tasks`, { agent }, (response) => {
+          response.resume();
+          response.on("end", () => resolve(String(response.statusCode)));
+        });
+        request.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? String(error)));
+        request.end();
+      });
+    assert.equal(await viaAgent(), "200");
+    // A request in flight: an upload whose body is still coming.
+    const form = "--XYZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\n" +
+      "name,score\nada,1\n\r\n--XYZ--\r\n";
+    const busy = await rawClient(server.base);
+    busy.socket.write(
+      `POST /upload HTTP/1.1\r\nHost: example\r\nContent-Type: multipart/form-data; boundary=XYZ\r\n` +
+        `Content-Length: ${form.length}\r\nExpect: 100-continue\r\n\r\n`,
+    );
+    // The server asks for the body once the route reads it: the request is in flight.
+    await eventually(async () => /^HTTP\/1\.1 100 Continue\r\n\r\n/.test(busy.text()) || undefined, "100 Continue");
+    busy.socket.write(form.slice(0, 20));
+
+    server.signal("SIGTERM");
+    await server.waitForOutput(/SIGTERM: not accepting new connections/);
+    assert.equal(await idle.ended, "end", "the idle connection is closed cleanly, not reset");
+    busy.socket.write(form.slice(20));
+    const answer = await responseOn(busy, busy.text().indexOf("\r\n\r\n") + 4);
+    assert.match(answer, /^HTTP\/1\.1 202/);
+    assert.match(answer, /\r\nConnection: close\r\n/i, `the answer during the drain says Connection: close:\n${answer}`);
+    assert.equal(await busy.ended, "end", "then the connection ends cleanly");
+    // The agent noticed its pooled connection was closed: a new request tries a new connection (refused), it is not reset.
+    assert.equal(await viaAgent(), "ECONNREFUSED");
+    assert.deepEqual(await server.exited, { code: 0, signal: null });
   });
 });
