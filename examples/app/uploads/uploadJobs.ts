@@ -1,4 +1,12 @@
-/** The state of each uploaded CSV, kept in memory (the latest 1000 jobs). */
+/**
+ * The state of each uploaded CSV, kept in memory by the server's main thread
+ * (the latest 1000 jobs).
+ *
+ * The CSV task may run on a worker thread, which cannot see this map: it
+ * reports with `publishUploadProgress()`, a message on a `BroadcastChannel`,
+ * and the main thread applies it to the job. The same path is used when the
+ * task runs in-process, so both ways behave alike.
+ */
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { config } from "../config.ts";
@@ -12,15 +20,33 @@ export interface UploadJob {
   readonly bytes: number;
   /** Data rows processed so far (the header line excluded). */
   rows: number;
+  /** The header's column names: at most `MAX_COLUMNS`, each at most `MAX_COLUMN_NAME_LENGTH` characters. */
   columns: string[] | undefined;
+  /** How many columns the header has (more than `columns` holds when they were cut). */
+  columnCount: number | undefined;
+  /** True when `columns` was cut: too many columns, or a name too long. */
+  columnsTruncated: boolean | undefined;
   error: { line: number | undefined; reason: string } | undefined;
   readonly createdAt: string;
   startedAt: string | undefined;
   finishedAt: string | undefined;
 }
 
+/** What the CSV task reports: the job's id and the fields that changed. */
+export type UploadProgress =
+  & { readonly id: string }
+  & Partial<Pick<UploadJob, "status" | "rows" | "columns" | "columnCount" | "columnsTruncated" | "error" | "startedAt" | "finishedAt">>;
+
+/** A job keeps (and `GET /uploads/{id}` returns) at most this many column names... */
+export const MAX_COLUMNS = 256;
+/** ...each cut to this many characters. */
+export const MAX_COLUMN_NAME_LENGTH = 128;
+
 const KEEP = 1000;
+const CHANNEL = "example:upload-progress";
 const jobs = new Map<string, UploadJob>();
+let listening: BroadcastChannel | undefined;
+let publisher: BroadcastChannel | undefined;
 
 /** Where uploads are stored: server-chosen names only. */
 export const uploadsDir: string = join(config.dataDir, "uploads");
@@ -36,6 +62,7 @@ export function uploadPath(id: string): string {
 }
 
 export function createJob(id: string, filename: string, bytes: number): UploadJob {
+  followUploadProgress();
   const job: UploadJob = {
     id,
     status: "queued",
@@ -43,6 +70,8 @@ export function createJob(id: string, filename: string, bytes: number): UploadJo
     bytes,
     rows: 0,
     columns: undefined,
+    columnCount: undefined,
+    columnsTruncated: undefined,
     error: undefined,
     createdAt: new Date().toISOString(),
     startedAt: undefined,
@@ -55,4 +84,31 @@ export function createJob(id: string, filename: string, bytes: number): UploadJo
 
 export function getJob(id: string): UploadJob | undefined {
   return jobs.get(id);
+}
+
+/** Reports a job's progress from wherever the CSV task runs (this thread or a worker thread). */
+export function publishUploadProgress(progress: UploadProgress): void {
+  publisher ??= unref(new BroadcastChannel(CHANNEL));
+  publisher.postMessage(progress);
+}
+
+/** Applies the CSV task's reports to the jobs of this thread; called when the first job is created. */
+function followUploadProgress(): void {
+  if (listening !== undefined) return;
+  listening = unref(new BroadcastChannel(CHANNEL));
+  listening.onmessage = ({ data }: MessageEvent<UploadProgress>) => {
+    const job = jobs.get(data.id);
+    if (job === undefined) return; // expired meanwhile
+    const { id: _id, ...changes } = data;
+    // A report sent before a later one cannot arrive after it (one sender, in order), but a job
+    // that has finished keeps its final state.
+    if (job.status === "done" || job.status === "failed") return;
+    Object.assign(job, changes);
+  };
+}
+
+/** A channel that does not keep the process (or a worker thread) alive on its own. */
+function unref(channel: BroadcastChannel): BroadcastChannel {
+  (channel as BroadcastChannel & { unref?: () => void }).unref?.();
+  return channel;
 }
