@@ -16,7 +16,9 @@ const UploadJobView = t.Object({
   filename: t.String({ description: "The client's file name (base name only; the server chose where to store it)." }),
   bytes: t.Integer({ minimum: 0 }),
   rows: t.Integer({ minimum: 0, description: "Data rows processed so far, header excluded." }),
-  columns: t.Optional(t.Array(t.String(), { description: "The header's column names." })),
+  columns: t.Optional(t.Array(t.String(), { maxItems: 256, description: "The header's column names: the first 256, each cut to 128 characters." })),
+  columnCount: t.Optional(t.Integer({ minimum: 0, description: "How many columns the header has." })),
+  columnsTruncated: t.Optional(t.Boolean({ description: "True when `columns` was cut: more than 256 columns, or a name longer than 128 characters." })),
   error: t.Optional(t.Object({
     line: t.Optional(t.Integer({ description: "The line of the file where parsing failed." })),
     reason: t.String(),
