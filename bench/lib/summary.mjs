@@ -153,6 +153,30 @@ export function headlines(results) {
     headline(list, { group: "csv", id: "csv.rows", label: "rows/s: ours ÷ pandas read_csv", unit: "×", value: pick(csv.ratios.rowsPerSecondVsPandas) });
     headline(list, { group: "csv", id: "csv.rss", label: "peak RSS: ours ÷ seed read-it-all", unit: "×", value: pick(csv.ratios.peakRssVsSeed), goal: { op: "<=", value: 1 } });
   }
+  const fg = s.foreground?.variants;
+  if (fg) {
+    const name = { worker: "ours, worker thread (default)", inProcess: "ours, in-process (CSV_THREADS=0)", fastapi: "(peer) FastAPI, seed" };
+    const order = ["worker", "inProcess", "fastapi"].filter((k) => fg[k]);
+    for (const k of order) {
+      headline(list, { group: "foreground", id: `foreground.${k}.kept`, label: name[k], unit: "×", value: pick(fg[k].kept), goal: k === "worker" ? { op: ">=", value: 0.5 } : undefined });
+    }
+    for (const k of order) {
+      headline(list, { group: "foregroundP99", id: `foreground.${k}.p99`, label: `${name[k]}: during`, unit: "ms", value: pick(fg[k].busyP99Ms), goal: k === "worker" ? { op: "<=", value: 10 } : undefined });
+    }
+    for (const k of ["worker", "fastapi"].filter((k) => fg[k])) {
+      headline(list, { group: "foregroundP99", id: `foreground.${k}.idleP99`, label: `${name[k]}: idle`, unit: "ms", value: pick(fg[k].idleP99Ms) });
+    }
+    for (const k of ["worker", "fastapi"].filter((k) => fg[k])) {
+      headline(list, { group: "foregroundRps", id: `foreground.${k}.idleRps`, label: `${name[k]}: idle`, unit: "k req/s", value: pick(fg[k].idleRps && scale(fg[k].idleRps, 1e-3)) });
+    }
+    for (const k of order) {
+      headline(list, { group: "foregroundRps", id: `foreground.${k}.busyRps`, label: `${name[k]}: during`, unit: "k req/s", value: pick(fg[k].busyRps && scale(fg[k].busyRps, 1e-3)) });
+    }
+    headline(list, { group: "csvThreads", id: "foreground.csv.workerVsInProcess", label: "completion time: worker thread ÷ in-process", unit: "×", value: pick(s.foreground.csvSecondsWorkerVsInProcess), goal: { op: "<=", value: 1.2 } });
+    for (const k of order) {
+      headline(list, { group: "csvThreadsRate", id: `foreground.${k}.csvRows`, label: name[k], unit: "k rows/s", value: pick(fg[k].csvRowsPerSecond && scale(fg[k].csvRowsPerSecond, 1e-3)) });
+    }
+  }
   return list;
 }
 
@@ -168,6 +192,11 @@ export const shortGroups = {
   runnerRate: "TaskRunner rate",
   runnerMemory: "TaskRunner memory",
   csv: "100 MB CSV",
+  foreground: "Log endpoint kept during two 80 MB CSVs",
+  foregroundP99: "Log endpoint p99 (ms)",
+  foregroundRps: "Log endpoint throughput",
+  csvThreads: "Two 80 MB CSVs",
+  csvThreadsRate: "Two 80 MB CSVs, rows/s",
 };
 
 export const groups = {
@@ -180,6 +209,11 @@ export const groups = {
   runnerRate: "TaskRunner: no-op tasks per second (addTask → run → drain)",
   runnerMemory: "TaskRunner: heap bytes per queued task",
   csv: "100 MB CSV in the background",
+  foreground: "Log endpoint while two 80 MB CSVs are processed ÷ idle (throughput, same server and round)",
+  foregroundP99: "Log endpoint p99 latency, idle and while two 80 MB CSVs are processed (ms)",
+  foregroundRps: "Log endpoint throughput, idle and while two 80 MB CSVs are processed (thousand req/s)",
+  csvThreads: "Two 80 MB CSVs at once, no load: completion time, worker thread ÷ in-process",
+  csvThreadsRate: "Two 80 MB CSVs at once, no load: thousand rows/s (both files)",
 };
 
 const show = (v, unit) => `${formatNumber(v.median)} (${formatNumber(v.min)}–${formatNumber(v.max)})${unit === "×" ? "×" : " " + unit}`;
