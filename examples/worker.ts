@@ -8,7 +8,9 @@
  *
  * Workers read the same settings as the server (examples/.env.example):
  * DATA_DIR (log file and local outbox), SMTP_URL, TASK_CONCURRENCY,
- * TASK_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS. On SIGINT/SIGTERM a worker stops
+ * TASK_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS, and WORKER_LOCK_DURATION_MS /
+ * WORKER_STALLED_INTERVAL_MS (how fast a dead worker's jobs are taken over:
+ * within about their sum, 11 s by default). On SIGINT/SIGTERM a worker stops
  * taking jobs and waits for the running ones (up to SHUTDOWN_TIMEOUT_MS);
  * a job cut off then is run again by another worker. See docs/durable.md.
  */
@@ -30,6 +32,8 @@ const worker = createTaskWorker({
   concurrency: config.taskConcurrency,
   timeoutMs: config.taskTimeoutMs,
   onError: reportTaskFailure,
+  lockDuration: config.workerLockDurationMs,
+  stalledInterval: config.workerStalledIntervalMs,
 });
 worker.on("completed", (job) => console.log(JSON.stringify({ level: "info", msg: "task done", task: job.name, job: job.id })));
 await worker.waitUntilReady();

@@ -23,7 +23,7 @@ export const _POLICY_OPTIONS: _OptionKeys<BackgroundTasksOptions> = {
 };
 
 /** The keys of {@link TaskSettings}. */
-export const _TASK_SETTINGS: _OptionKeys<TaskSettings> = { timeoutMs: true, retries: true, concurrency: true };
+export const _TASK_SETTINGS: _OptionKeys<TaskSettings> = { timeoutMs: true, retries: true, concurrency: true, idempotencyKey: true };
 
 /**
  * Throws a TypeError naming `where` when `options` has a key that is not in

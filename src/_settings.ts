@@ -18,12 +18,15 @@ export function _checkTimeout(where: string, name: string, value: unknown, zero 
 
 /** Throws a RangeError naming `where` when a timeout, retry count or concurrency is not usable. */
 export function _checkSettings(where: string, settings: TaskSettings): void {
-  const { timeoutMs, retries, concurrency } = settings;
+  const { timeoutMs, retries, concurrency, idempotencyKey } = settings;
   if (timeoutMs !== undefined) _checkTimeout(where, "timeoutMs", timeoutMs);
   if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
     throw new RangeError(`${where}: retries must be a whole number ≥ 0, got ${String(retries)}.`);
   }
   if (concurrency !== undefined && !(concurrency === Infinity || (Number.isInteger(concurrency) && concurrency >= 1))) {
     throw new RangeError(`${where}: concurrency must be a whole number ≥ 1 or Infinity, got ${String(concurrency)}.`);
+  }
+  if (idempotencyKey !== undefined && typeof idempotencyKey !== "function") {
+    throw new TypeError(`${where}: idempotencyKey must be a function of the task's arguments returning a string, got ${typeof idempotencyKey}.`);
   }
 }

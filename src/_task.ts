@@ -1,6 +1,7 @@
 import type { AcceptedTask, TaskFunction, TaskRequestInfo } from "./types.ts";
 import { taskDefinition } from "./defineTask.ts";
 import { type _AsyncContext, _captureContext } from "./_asyncContext.ts";
+import { idempotencyKeyOf } from "./idempotencyKey.ts";
 
 /** The part of a request's task list that a task needs from it. */
 export interface _TaskOwner {
@@ -76,6 +77,10 @@ export class _Task implements AcceptedTask {
 
   get responseAborted(): boolean {
     return this.owner?.responseAborted ?? false;
+  }
+
+  get idempotencyKey(): string | undefined {
+    return idempotencyKeyOf(this.fn, this.args);
   }
 
   /** Aborts the current attempt's signal, creating it if nobody read it yet. */

@@ -33,6 +33,7 @@ import { type ConnectionOptions, type Job, type JobsOptions, Queue, Unrecoverabl
 import type { AcceptedTask, DrainResult, TaskContext, TaskErrorInfo, TaskFunction, TaskRequestInfo, TaskRunnerOptions } from "./types.ts";
 import { TaskRunner } from "./TaskRunner.ts";
 import { taskDefinition } from "./defineTask.ts";
+import { idempotencyKeyOf } from "./idempotencyKey.ts";
 import { TaskTimeoutError } from "./errors.ts";
 import { _checkTimeout, _MAX_TIMER_MS } from "./_settings.ts";
 import { _checkOptions, type _OptionKeys, _RUNNER_OPTIONS } from "./_options.ts";
@@ -105,14 +106,21 @@ export interface BullMQTaskRunnerOptions extends TaskRunnerOptions {
   readonly jobOptions?: DurableJobOptions;
 }
 
-/** The task context inside a worker: a {@link TaskContext} plus the job's id. */
+/** The task context inside a worker: a {@link TaskContext} plus the job's id and a stable idempotency key. */
 export interface DurableTaskContext extends TaskContext {
   /**
-   * The BullMQ job id: the same on every attempt and after a worker crash,
-   * so it makes a good idempotency key. `undefined` when the task ran
-   * in-process (`onUnavailable: "in-process"`).
+   * The BullMQ job id: the same on every attempt and after a worker crash.
+   * `undefined` when the task ran in-process (`onUnavailable: "in-process"`).
    */
   readonly jobId: string | undefined;
+  /**
+   * The same on every attempt, after a worker crash, and for the same work
+   * added twice: the task's own key (`defineTask`'s `idempotencyKey` or
+   * `withIdempotencyKey`) when it has one, else the job id. Hand it to a sink
+   * that deduplicates (a mail `Message-ID`, a payment provider's idempotency
+   * key, a file created exclusively) to make the at-least-once run count once.
+   */
+  readonly idempotencyKey: string | undefined;
 }
 
 /** Why a task could not be stored: Redis was down or too slow. The request answers 503 (or runs the task in-process). */
@@ -134,6 +142,18 @@ interface _JobData {
   readonly args: unknown[];
   readonly request?: TaskRequestInfo;
   readonly responseAborted?: boolean;
+  /** The task's idempotency key, when it has one (the job id derives from it). */
+  readonly key?: string;
+  /** Which add stored a keyed job: only that one may remove it (a second add of the same key returns the first job). */
+  readonly addedBy?: string;
+}
+
+/**
+ * The job id of a keyed task: the same for the same task and key, so BullMQ
+ * stores the same work once. Percent-encoded, since BullMQ refuses `:` in ids.
+ */
+export function durableJobId(name: string, key: string): string {
+  return `${encodeURIComponent(name)}~${encodeURIComponent(key)}`;
 }
 
 /** A task's stored copy, as this process knows it. */
@@ -278,13 +298,15 @@ export class BullMQTaskRunner extends TaskRunner {
       );
     }
     const args = _jsonArguments(name, task.args);
+    const key = idempotencyKeyOf(task.fn, task.args);
     const request = task.request === undefined ? undefined : { method: task.request.method, url: task.request.url };
-    const data: _JobData = request === undefined ? { v: 1, args } : { v: 1, args, request };
+    const addedBy = key === undefined ? undefined : globalThis.crypto.randomUUID();
+    const data: _JobData = { v: 1, args, request, key, addedBy };
     const retries = definition.settings.retries ?? this.#retries;
     const opts: JobsOptions = {
       attempts: retries + 1,
       ...this.#jobOptions,
-      jobId: globalThis.crypto.randomUUID(),
+      jobId: key === undefined ? globalThis.crypto.randomUUID() : durableJobId(name, key),
       delay: this.#recoverAfterMs,
     };
 
@@ -358,7 +380,12 @@ export class BullMQTaskRunner extends TaskRunner {
   }
 
   #remove(job: Job): void {
-    job.remove().catch((error: unknown) => {
+    const addedBy = (job.data as _JobData).addedBy;
+    // A keyed job may be another request's, stored first under the same key: remove only our own.
+    const removed = addedBy === undefined ? job.remove() : this.queue.getJob(job.id!).then((stored) => {
+      if (stored !== undefined && (stored.data as Partial<_JobData>)?.addedBy === addedBy) return stored.remove();
+    });
+    removed.catch((error: unknown) => {
       this.#warn(`could not remove job ${job.id} ("${job.name}") of a task given up; it may still run:`, error);
     });
   }
@@ -390,8 +417,20 @@ export class BullMQTaskRunner extends TaskRunner {
   }
 }
 
+/**
+ * The takeover settings {@link createTaskWorker} uses unless told otherwise:
+ * a job whose worker died is run by another worker within about
+ * `lockDuration + stalledInterval` (11 s), instead of BullMQ's 60 s.
+ */
+export const DEFAULT_TAKEOVER: { readonly lockDuration: number; readonly lockRenewTime: number; readonly stalledInterval: number; readonly maxStalledCount: number } = Object.freeze({
+  lockDuration: 6_000,
+  lockRenewTime: 3_000,
+  stalledInterval: 5_000,
+  maxStalledCount: 2,
+});
+
 /** Options of {@link createTaskWorker}: BullMQ's worker options plus the tasks to run. */
-export interface TaskWorkerOptions extends Omit<WorkerOptions, "connection"> {
+export interface TaskWorkerOptions extends Omit<WorkerOptions, "connection" | "lockDuration" | "lockRenewTime" | "stalledInterval" | "maxStalledCount"> {
   /** How to reach Redis: BullMQ's connection options or a client instance. */
   readonly connection: ConnectionOptions;
   /**
@@ -416,6 +455,39 @@ export interface TaskWorkerOptions extends Omit<WorkerOptions, "connection"> {
    * @default undefined (log to console.error)
    */
   readonly onError?: (error: unknown, info: TaskErrorInfo) => void;
+  /**
+   * How long a running job's lock lasts without renewal. A job whose worker
+   * died is free again this long after the last renewal. Shorter: faster
+   * takeover; but a worker whose event loop is blocked for longer than
+   * `lockDuration - lockRenewTime` (a long synchronous computation, a huge
+   * GC pause) loses the lock, and another worker starts the job while the
+   * first still runs it (the first one's `this.signal` is then aborted).
+   * @default 6_000
+   */
+  readonly lockDuration?: number;
+  /**
+   * How often the worker renews the locks of its running jobs (one Redis
+   * call for all of them). Must be below `lockDuration`.
+   * @default 3_000 (half of `lockDuration` when that is given)
+   */
+  readonly lockRenewTime?: number;
+  /**
+   * How often a stalled-job check runs (one at a time across all workers of
+   * the queue: one Redis script per interval, whatever the number of
+   * workers). A job whose lock expired goes back to the queue at the next
+   * check. Shorter: faster takeover, more Redis work (the script reads every
+   * active job id).
+   * @default 5_000
+   */
+  readonly stalledInterval?: number;
+  /**
+   * How many times a job may be taken over after its worker died before it
+   * is failed instead ("job stalled more than allowable limit"). Higher:
+   * survives more crashes and forced shutdowns; but a job that itself kills
+   * its worker (out of memory) takes down `maxStalledCount + 1` workers.
+   * @default 2
+   */
+  readonly maxStalledCount?: number;
 }
 
 /**
@@ -424,8 +496,8 @@ export interface TaskWorkerOptions extends Omit<WorkerOptions, "connection"> {
  * name and calls it with the stored arguments and a
  * {@link DurableTaskContext} as `this`. Retries follow the job's attempts
  * and backoff; a job whose worker died is taken over by another worker once
- * its lock expires (BullMQ's `lockDuration`, stalled checks every
- * `stalledInterval`). Run as many workers, on as many machines, as you like.
+ * its lock expires, within about `lockDuration + stalledInterval` (11 s with
+ * {@link DEFAULT_TAKEOVER}). Run as many workers, on as many machines, as you like.
  * Close it on shutdown: `worker.close()` waits for the running tasks.
  *
  * @param options the connection, the tasks, and BullMQ worker options such as `concurrency`
@@ -450,9 +522,12 @@ export function createTaskWorker(options: TaskWorkerOptions): Worker {
   _checkOptions("createTaskWorker", options, _TASK_WORKER_OPTIONS, _BULLMQ_WORKER_OPTIONS);
   const { queueName = DEFAULT_QUEUE_NAME, tasks, timeoutMs, onError, ...workerOptions } = options;
   if (timeoutMs !== undefined) _checkTimeout("createTaskWorker", "timeoutMs", timeoutMs);
+  const takeover = _takeover(options);
   const byName = _definedNames("createTaskWorker", tasks);
   // Tasks with their own `concurrency`: jobs past it wait here (each holding one of the worker's slots).
   const places = new Map<TaskFunction, { running: number; readonly waiting: (() => void)[] }>();
+  // The running attempts' controllers, to stop an attempt whose lock was lost (another worker may take the job).
+  const running = new Map<string, AbortController>();
 
   // deno-lint-ignore no-explicit-any
   const worker = new Worker<any>(queueName, async (job: Job, _token?: string, cancel?: AbortSignal): Promise<void> => {
@@ -473,7 +548,9 @@ export function createTaskWorker(options: TaskWorkerOptions): Worker {
       request: data.request,
       responseAborted: data.responseAborted === true,
       jobId: job.id,
+      idempotencyKey: typeof data.key === "string" ? data.key : job.id,
     };
+    if (job.id !== undefined) running.set(job.id, controller);
     const ownConcurrency = taskDefinition(fn)?.settings.concurrency;
     let place: { running: number; readonly waiting: (() => void)[] } | undefined;
     if (ownConcurrency !== undefined && ownConcurrency !== Infinity) {
@@ -502,6 +579,7 @@ export function createTaskWorker(options: TaskWorkerOptions): Worker {
       ]);
     } finally {
       if (timer !== undefined) clearTimeout(timer);
+      if (job.id !== undefined && running.get(job.id) === controller) running.delete(job.id);
       cancel?.removeEventListener("abort", onCancel);
       if (place !== undefined) {
         const next = place.waiting.shift();
@@ -509,7 +587,13 @@ export function createTaskWorker(options: TaskWorkerOptions): Worker {
         else place.running--;
       }
     }
-  }, { ...workerOptions, connection: options.connection });
+  }, { ...workerOptions, ...takeover, connection: options.connection });
+
+  worker.on("lockRenewalFailed", (jobIds: string[]) => {
+    for (const id of jobIds) {
+      running.get(id)?.abort(new Error(`Job ${id} lost its lock (this worker was too slow to renew it); another worker may run it now.`));
+    }
+  });
 
   let lastWarning = 0;
   worker.on("error", (error: Error) => {
@@ -542,6 +626,30 @@ export function createTaskWorker(options: TaskWorkerOptions): Worker {
     }
   });
   return worker;
+}
+
+/** The lock and stalled-check settings of a worker: the defaults, or the given ones, checked. */
+function _takeover(options: TaskWorkerOptions): typeof DEFAULT_TAKEOVER {
+  const lockDuration = options.lockDuration ?? DEFAULT_TAKEOVER.lockDuration;
+  const lockRenewTime = options.lockRenewTime ??
+    (options.lockDuration === undefined ? DEFAULT_TAKEOVER.lockRenewTime : Math.floor(lockDuration / 2));
+  const stalledInterval = options.stalledInterval ?? DEFAULT_TAKEOVER.stalledInterval;
+  const maxStalledCount = options.maxStalledCount ?? DEFAULT_TAKEOVER.maxStalledCount;
+  for (const [name, value] of [["lockDuration", lockDuration], ["lockRenewTime", lockRenewTime], ["stalledInterval", stalledInterval]] as const) {
+    if (!(Number.isInteger(value) && value > 0 && value <= _MAX_TIMER_MS)) {
+      throw new RangeError(`createTaskWorker: ${name} must be a whole number of milliseconds > 0, got ${String(value)}.`);
+    }
+  }
+  if (lockRenewTime >= lockDuration) {
+    throw new RangeError(
+      `createTaskWorker: lockRenewTime (${lockRenewTime}) must be below lockDuration (${lockDuration}), or locks expire between renewals; ` +
+        `leave it out to renew at half of lockDuration.`,
+    );
+  }
+  if (!(Number.isInteger(maxStalledCount) && maxStalledCount >= 0)) {
+    throw new RangeError(`createTaskWorker: maxStalledCount must be a whole number ≥ 0, got ${String(maxStalledCount)}.`);
+  }
+  return { lockDuration, lockRenewTime, stalledInterval, maxStalledCount };
 }
 
 /** Maps each task's `defineTask` name to it; throws for plain functions and duplicate names. */

@@ -20,7 +20,7 @@ export interface TaskDefinition {
  *
  * @param name a stable, non-empty name such as `"send-welcome-email"`
  * @param fn the task function, sync or async
- * @param settings `timeoutMs`, `retries` and `concurrency` for this task
+ * @param settings `timeoutMs`, `retries`, `concurrency` and `idempotencyKey` for this task
  * @returns a function that behaves like `fn` and carries the definition
  *
  * @example
@@ -35,7 +35,7 @@ export interface TaskDefinition {
  * console.assert(taskDefinition(sendWelcomeEmail)?.name === "send-welcome-email");
  * ```
  */
-export function defineTask<F extends TaskFunction>(name: string, fn: F, settings: TaskSettings = {}): F {
+export function defineTask<F extends TaskFunction>(name: string, fn: F, settings: TaskSettings<Parameters<F>> = {}): F {
   if (typeof name !== "string" || name.trim() === "") {
     throw new TypeError(`defineTask(name, fn): name must be a non-empty string such as "send-welcome-email", got ${JSON.stringify(name)}.`);
   }

@@ -26,5 +26,6 @@ export { withBackgroundTasks, type WithBackgroundTasksOptions } from "./withBack
 export { getBackgroundTasks } from "./getBackgroundTasks.ts";
 export { runAfterResponse } from "./runAfterResponse.ts";
 export { defineTask, type TaskDefinition, taskDefinition } from "./defineTask.ts";
+export { idempotencyKeyOf, withIdempotencyKey } from "./idempotencyKey.ts";
 export { DrainTimeoutError, TaskQueueFullError, TaskTimeoutError } from "./errors.ts";
 export type * from "./types.ts";

@@ -51,6 +51,14 @@ export interface TaskContext {
   readonly request: TaskRequestInfo | undefined;
   /** `true` when the client went away before the response body was fully sent. */
   readonly responseAborted: boolean;
+  /**
+   * The task's idempotency key, the same on every attempt: the one given with
+   * `withIdempotencyKey(task, key)` or derived by the task's `defineTask`
+   * `idempotencyKey` setting; a durable runner falls back to the job id.
+   * `undefined` when none applies. Pass it to a sink that deduplicates
+   * (a mail `Message-ID`, a payment provider's idempotency key).
+   */
+  readonly idempotencyKey?: string | undefined;
 }
 
 /** A background task: a sync or async function, called with `this` bound to its {@link TaskContext}. */
@@ -66,7 +74,8 @@ export interface AcceptedTask extends TaskContext {
 }
 
 /** Per-task settings, set once with `defineTask` and applied wherever the task is added. */
-export interface TaskSettings {
+// deno-lint-ignore no-explicit-any
+export interface TaskSettings<Args extends any[] = any[]> {
   /**
    * Abort and fail an attempt after this many milliseconds (at most
    * 2147483647, about 24.8 days); `Infinity` for no timeout, whatever the
@@ -87,6 +96,16 @@ export interface TaskSettings {
    * @default no limit of its own (the runner's `concurrency` still applies)
    */
   readonly concurrency?: number;
+  /**
+   * Derives the task's idempotency key from its arguments, e.g.
+   * `(email, username) => \`welcome ${email}\``: the same work gets the same key.
+   * A durable runner makes it the job id, so the same work added twice is one
+   * job; every attempt reads it as `this.idempotencyKey`. A key given with
+   * `withIdempotencyKey(task, key)` wins. Must return a non-empty string of
+   * at most 256 characters.
+   * @default undefined (no key)
+   */
+  readonly idempotencyKey?: (...args: Args) => string;
 }
 
 /** How a request's tasks run relative to each other. */

@@ -37,6 +37,12 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** `WORKER_CHECK_MS`: with `REDIS_URL`, how often to check that a worker takes the stored jobs. */
   readonly workerCheckMs: number;
+  /** `WORKER_LOCK_DURATION_MS`: a durable worker's job lock; unset = createTaskWorker's default. */
+  readonly workerLockDurationMs: number | undefined;
+  /** `WORKER_STALLED_INTERVAL_MS`: how often workers look for jobs of dead workers; unset = the default. */
+  readonly workerStalledIntervalMs: number | undefined;
+  /** `ADMIN_TOKEN`: opens /admin/queues and /admin/tasks to requests carrying it; unset = closed. */
+  readonly adminToken: string | undefined;
 }
 
 const DEFAULT_DATA_DIR = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "../../data");
@@ -77,6 +83,9 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     taskTimeoutMs: int("TASK_TIMEOUT_MS", 60_000, 1),
     shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 10_000, 0),
     workerCheckMs: int("WORKER_CHECK_MS", 10_000, 1),
+    workerLockDurationMs: text("WORKER_LOCK_DURATION_MS") === undefined ? undefined : int("WORKER_LOCK_DURATION_MS", 0, 1),
+    workerStalledIntervalMs: text("WORKER_STALLED_INTERVAL_MS") === undefined ? undefined : int("WORKER_STALLED_INTERVAL_MS", 0, 1),
+    adminToken: text("ADMIN_TOKEN"),
   };
 }
 

@@ -5,9 +5,9 @@
  * configuration and no credentials in the code.
  */
 import nodemailer from "nodemailer";
-import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { link, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { config } from "../config.ts";
 
 export interface Mail {
@@ -38,23 +38,37 @@ const transport = config.smtpUrl === undefined
 /** `"smtp"` when `SMTP_URL` is set, else `"outbox"`. */
 export const mailDelivery: "smtp" | "outbox" = config.smtpUrl === undefined ? "outbox" : "smtp";
 
-/** Sends one message; rejects when the transport fails (the task runner retries). */
-export async function sendMail(mail: Mail): Promise<string> {
-  const info = await transport.sendMail({ from: config.mailFrom, to: mail.to, subject: mail.subject, text: mail.text });
-  if (mailDelivery === "outbox") await storeInOutbox(mail, info.messageId, (info as { message: Buffer }).message);
+/**
+ * Sends one message; rejects when the transport fails (the task runner retries).
+ * With an idempotency `key` (the same on every attempt of the same mail), the
+ * `Message-ID` derives from it and the local outbox stores the message once,
+ * however often it is sent.
+ */
+export async function sendMail(mail: Mail, key: string = randomUUID()): Promise<string> {
+  const id = createHash("sha256").update(key).digest("hex").slice(0, 32);
+  const messageId = `<${id}@${/@([^>\s]+)>?\s*$/.exec(config.mailFrom)?.[1] ?? "localhost"}>`;
+  const info = await transport.sendMail({ from: config.mailFrom, to: mail.to, subject: mail.subject, text: mail.text, messageId });
+  if (mailDelivery === "outbox") await storeInOutbox(id, mail, info.messageId, (info as { message: Buffer }).message);
   return info.messageId;
 }
 
-async function storeInOutbox(mail: Mail, messageId: string, raw: Buffer): Promise<void> {
+async function storeInOutbox(id: string, mail: Mail, messageId: string, raw: Buffer): Promise<void> {
   await mkdir(outboxDir, { recursive: true });
-  const date = new Date();
-  // A sortable name: the listing is newest first by name alone.
-  const id = `${date.getTime().toString().padStart(15, "0")}-${randomUUID().slice(0, 8)}`;
-  await writeFile(join(outboxDir, `${id}.eml`), raw);
-  const summary: StoredMail = { id, from: config.mailFrom, to: mail.to, subject: mail.subject, text: mail.text, date: date.toISOString(), messageId };
-  // The summary appears last and whole (rename), so a listing never sees half a message.
-  await writeFile(join(outboxDir, `${id}.json.tmp`), JSON.stringify(summary));
-  await rename(join(outboxDir, `${id}.json.tmp`), join(outboxDir, `${id}.json`));
+  const temp = `${randomUUID()}.tmp`;
+  // The message first (replacing one a cut-off attempt left), then its summary: the summary marks it delivered.
+  await writeFile(join(outboxDir, temp), raw);
+  await rename(join(outboxDir, temp), join(outboxDir, `${id}.eml`));
+  const summary: StoredMail = { id, from: config.mailFrom, to: mail.to, subject: mail.subject, text: mail.text, date: new Date().toISOString(), messageId };
+  // Created exclusively and whole (a hard link of a complete file fails if the name exists):
+  // a second attempt of the same mail, even concurrent, finds it there and stores nothing.
+  await writeFile(join(outboxDir, temp), JSON.stringify(summary));
+  try {
+    await link(join(outboxDir, temp), join(outboxDir, `${id}.json`));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  } finally {
+    await unlink(join(outboxDir, temp));
+  }
 }
 
 /** The newest `limit` messages of the local outbox, newest first. */
@@ -66,6 +80,13 @@ export async function listOutbox(limit: number): Promise<StoredMail[]> {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw error;
   }
-  const newest = names.filter((name) => name.endsWith(".json")).sort().reverse().slice(0, limit);
-  return Promise.all(newest.map(async (name) => JSON.parse(await readFile(join(outboxDir, name), "utf8")) as StoredMail));
+  const stored = await Promise.all(names.filter((name) => name.endsWith(".json")).map(async (name) => {
+    try {
+      return { name, at: (await stat(join(outboxDir, name))).mtimeMs };
+    } catch {
+      return undefined; // removed meanwhile
+    }
+  }));
+  const newest = stored.filter((entry) => entry !== undefined).sort((a, b) => b.at - a.at || (a.name < b.name ? 1 : -1)).slice(0, limit);
+  return Promise.all(newest.map(async ({ name }) => JSON.parse(await readFile(join(outboxDir, name), "utf8")) as StoredMail));
 }

@@ -1,12 +1,21 @@
-/** The seed's `send_email`: the welcome mail after `POST /register`, retried with backoff by the runner. */
-import { defineTask } from "@background/tasks";
+/**
+ * The seed's `send_email`: the welcome mail after `POST /register`, retried with backoff by the runner.
+ * One welcome per address and name: its idempotency key makes the same registration one job in
+ * Redis, one `Message-ID`, and one message in the local outbox, however often it is attempted.
+ */
+import { defineTask, type TaskContext } from "@background/tasks";
 import { config } from "../config.ts";
 import { sendMail } from "../mail/mailer.ts";
 
-export const sendWelcomeEmail = defineTask("send-welcome-email", async (email: string, username: string): Promise<void> => {
+export const sendWelcomeEmail = defineTask("send-welcome-email", async function (this: TaskContext, email: string, username: string): Promise<void> {
   await sendMail({
     to: email,
     subject: "Welcome!",
     text: `Welcome ${username}, thanks for registering!`,
-  });
-}, { retries: config.mailRetries, timeoutMs: config.smtpTimeoutMs * 3, concurrency: config.mailConcurrency });
+  }, this.idempotencyKey);
+}, {
+  retries: config.mailRetries,
+  timeoutMs: config.smtpTimeoutMs * 3,
+  concurrency: config.mailConcurrency,
+  idempotencyKey: (email, username) => `welcome ${email.toLowerCase()} ${username}`,
+});

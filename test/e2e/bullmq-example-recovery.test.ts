@@ -1,0 +1,99 @@
+// The example in durable mode at scale: two web processes and two workers
+// (examples/worker.ts) share one Redis; one worker is killed with -9 in the
+// middle of a burst of registrations. Every welcome mail reaches the local
+// outbox exactly once (the task's idempotency key names the outbox entry and
+// the Message-ID), and the dead worker's jobs run elsewhere within the bound
+// its lock and stalled-check settings give.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type ExampleServer, startExample } from "./_exampleServer.ts";
+import { bin } from "../fixtures/reliability/_harness.ts";
+import { type Child, inspectQueue, type RedisServer, startChild, startRedis, unfinishedJobs, waitFor } from "../fixtures/bullmq/_setup.ts";
+
+const LOCK_MS = 2_000;
+const STALLED_MS = 1_000;
+const MAILS = 300;
+
+describe("the example with two web processes and two workers, one killed (-9) mid-burst", { timeout: 180_000 }, () => {
+  let redis: RedisServer;
+  const webs: ExampleServer[] = [];
+  const workers: Child[] = [];
+
+  before(async () => {
+    redis = await startRedis();
+    webs.push(...await Promise.all([startExample({ REDIS_URL: redis.url }), startExample({ REDIS_URL: redis.url })]));
+    const env = {
+      REDIS_URL: redis.url,
+      DATA_DIR: webs[0]!.dataDir, // the workers' shared disk: the outbox is here
+      MAIL_CONCURRENCY: "1", // each worker holds a backlog of locked jobs: the kill cuts some off
+      WORKER_LOCK_DURATION_MS: String(LOCK_MS),
+      WORKER_STALLED_INTERVAL_MS: String(STALLED_MS),
+    };
+    const start = (): Promise<Child> => startChild([bin("bun"), ["run", "examples/worker.ts"]], { env, ready: /Worker (\d+) taking tasks/ });
+    workers.push(...await Promise.all([start(), start()]));
+  });
+  after(async () => {
+    await Promise.all(workers.map((worker) => worker.stop()));
+    await Promise.all(webs.map((web) => web.close()));
+    await redis?.stop();
+  });
+
+  it("delivers every mail once and recovers the dead worker's jobs within lock + stalled interval", async (t) => {
+    const outbox = join(webs[0]!.dataDir, "outbox");
+    const delivered = (): string[] => {
+      try {
+        return readdirSync(outbox).filter((name) => name.endsWith(".json"));
+      } catch {
+        return [];
+      }
+    };
+    const [victim, survivor] = workers as [Child, Child];
+    let killedAt = 0;
+    const killer = waitFor("a fifth of the mails", () => delivered().length >= MAILS / 5, 60_000).then(async () => {
+      victim.process.kill("SIGKILL");
+      await victim.exited;
+      killedAt = Date.now();
+    });
+
+    let next = 0;
+    const statuses: number[] = [];
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      while (next < MAILS) {
+        const i = next++;
+        const response = await fetch(`${webs[i % 2]!.base}/register`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email: `user${i}@example.com`, username: `user${i}` }),
+        });
+        await response.arrayBuffer();
+        statuses.push(response.status);
+      }
+    }));
+    assert.deepEqual([...new Set(statuses)], [200]);
+    await killer;
+
+    await waitFor("every mail to be delivered", () => delivered().length >= MAILS, 60_000);
+    const queue = inspectQueue(redis.url, "background-tasks");
+    try {
+      await waitFor("the queue to settle", async () => (await unfinishedJobs(queue)) === 0, 60_000);
+      const completed = await queue.getCompleted(0, MAILS + 10);
+      assert.equal(completed.length, MAILS, "one job per registration");
+      const takenOver = completed.filter((job) => job.stalledCounter > 0);
+      assert.ok(takenOver.length > 0, "the kill cut off running jobs (otherwise this test proved nothing)");
+      const recoveredMs = Math.max(...takenOver.map((job) => job.finishedOn!)) - killedAt;
+      t.diagnostic(`${takenOver.length} jobs taken over; the last done ${recoveredMs} ms after the kill`);
+      const bound = LOCK_MS + STALLED_MS + 2_000; // the settings' bound, plus running the job on a busy machine
+      assert.ok(recoveredMs <= bound, `${takenOver.length} jobs taken over, the last done ${recoveredMs} ms after the kill (bound ${bound} ms)`);
+    } finally {
+      await queue.close();
+    }
+
+    const mails = delivered().map((name) => JSON.parse(readFileSync(join(outbox, name), "utf8")) as { to: string; messageId: string });
+    assert.equal(mails.length, MAILS, "none twice in the outbox");
+    assert.equal(new Set(mails.map((mail) => mail.to)).size, MAILS, "every address once");
+    assert.equal(new Set(mails.map((mail) => mail.messageId)).size, MAILS, "one Message-ID per mail");
+    assert.match(survivor.stdout(), /"task":"send-welcome-email"/);
+  });
+});
