@@ -37,6 +37,9 @@ export function errorBody(status: number, message: string): { error: string; mes
 }
 
 function validationMessage(error: unknown): string {
+  // A schema's own `error` text (e.g. the outbox's `limit`) says it better than the generic summary.
+  const custom = (error as { customError?: unknown }).customError;
+  if (typeof custom === "string") return custom;
   const all = (error as { all?: { path?: string; summary?: string; message?: string }[] }).all ?? [];
   const first = all[0];
   if (first === undefined) return "The request is not valid.";

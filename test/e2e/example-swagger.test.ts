@@ -101,3 +101,41 @@ test('"Try it out" of POST /send-notification/{email} answers 200', async () => 
   assert.match(body, /Notification sent in the background/);
   assert.deepEqual(offHost, []);
 });
+
+test('"Try it out" → "Execute" on every operation answers 2xx with the default example', async () => {
+  await page.goto(`${server.base}/swagger`);
+  await page.locator(".opblock").first().waitFor({ timeout: 20_000 });
+  const document = await (await fetch(`${server.base}/swagger/json`)).json() as { paths: Record<string, Record<string, unknown>> };
+  const all = Object.entries(document.paths).flatMap(([path, item]) => Object.keys(item).map((method) => ({ method, path })));
+  // The upload first: GET /uploads/{id} needs the id it answers with (any other id is a 404).
+  all.sort((a, b) => Number(b.path === "/upload") - Number(a.path === "/upload"));
+  let uploadId: string | undefined;
+  const answered: string[] = [];
+  for (const { method, path } of all) {
+    const block = operation(method, path);
+    await block.locator(".opblock-summary").click();
+    await block.locator(".try-out__btn").click();
+    if (path === "/upload") {
+      await block.locator('input[type="file"]').setInputFiles({ name: "people.csv", mimeType: "text/csv", buffer: Buffer.from("name,age\nada,36\n") });
+    }
+    if (path === "/uploads/{id}") {
+      assert.ok(uploadId, "POST /upload answered an id");
+      await block.locator('input[placeholder="id"]').fill(uploadId);
+    }
+    if (path === "/register") {
+      const body = await block.locator(".body-param textarea").inputValue();
+      assert.deepEqual(JSON.parse(body), { email: "ada@example.com", username: "ada" }, "the body is the documented example");
+    }
+    await block.locator(".execute").click();
+    const status = block.locator(".live-responses-table tr.response .response-col_status").first();
+    await status.waitFor({ timeout: 10_000 });
+    const code = (await status.innerText()).trim();
+    const text = await block.locator(".live-responses-table tr.response .response-col_description").first().innerText();
+    assert.match(code, /^2\d\d$/, `${method.toUpperCase()} ${path} answered ${code}: ${text}`);
+    if (path === "/upload") uploadId = /"id":\s*"([0-9a-f-]{36})"/.exec(text)?.[1];
+    answered.push(`${method.toUpperCase()} ${path} ${code}`);
+  }
+  assert.ok(answered.length >= 6, answered.join("\n"));
+  assert.deepEqual(offHost, []);
+  assert.deepEqual(pageErrors, []);
+});

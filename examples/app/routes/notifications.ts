@@ -2,7 +2,7 @@
 import { Elysia, t } from "elysia";
 import { backgroundTasks } from "@background/tasks/elysia";
 import { runner } from "../runner.ts";
-import { Email, ErrorResponse, MessageResponse } from "../schemas.ts";
+import { Busy, Email, Failure, Message } from "../schemas.ts";
 import { writeLog } from "../tasks/writeLog.ts";
 
 export const notificationRoutes = new Elysia({ name: "routes/notifications" })
@@ -12,7 +12,11 @@ export const notificationRoutes = new Elysia({ name: "routes/notifications" })
     return { message: "Notification sent in the background" };
   }, {
     params: t.Object({ email: Email }),
-    response: { 200: MessageResponse, 422: ErrorResponse, 503: ErrorResponse },
+    response: {
+      200: Message("Notification sent in the background"),
+      422: Failure(422, "The email is not a valid address.", "Invalid params email: Property 'email' should be email."),
+      503: Busy,
+    },
     detail: {
       tags: ["notifications"],
       summary: "Send a notification",

@@ -2,8 +2,9 @@
 import { Elysia, t } from "elysia";
 import { runner } from "../runner.ts";
 import { currentWarnings, recentTaskFailures } from "../taskReports.ts";
+import { Integer } from "../schemas.ts";
 
-const count = t.Integer({ minimum: 0 });
+const count = Integer({ minimum: 0 });
 
 export const taskRoutes = new Elysia({ name: "routes/tasks" })
   .get("/tasks", () => ({ stats: runner.stats(), recentFailures: [...recentTaskFailures()], warnings: currentWarnings() }), {
@@ -15,13 +16,27 @@ export const taskRoutes = new Elysia({ name: "routes/tasks" })
         }),
         recentFailures: t.Array(t.Object({
           task: t.String(),
-          attempts: t.Integer(),
+          attempts: Integer({ minimum: 1 }),
           timedOut: t.Boolean(),
           error: t.String(),
           request: t.Optional(t.String()),
           at: t.String({ format: "date-time" }),
         })),
         warnings: t.Array(t.String(), { description: "Conditions that stand now, e.g. durable jobs waiting with no worker." }),
+      }, {
+        description: "The runner's counters since the start, and the latest failures.",
+        examples: [{
+          stats: { waiting: 0, queued: 0, running: 1, succeeded: 41, failed: 1, timedOut: 0, retried: 3, dropped: 0, skipped: 0 },
+          recentFailures: [{
+            task: "send-welcome-email",
+            attempts: 4,
+            timedOut: false,
+            error: "Error: connect ECONNREFUSED 127.0.0.1:25",
+            request: "POST http://127.0.0.1:3000/register",
+            at: "2026-11-30T08:00:00.000Z",
+          }],
+          warnings: [],
+        }],
       }),
     },
     detail: { tags: ["tasks"], summary: "Runner counters and the latest task failures" },

@@ -5,7 +5,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { config } from "../config.ts";
 import { HttpError } from "../errors.ts";
 import { runner } from "../runner.ts";
-import { ErrorResponse } from "../schemas.ts";
+import { Busy, Failure, Integer } from "../schemas.ts";
 import { processCsv } from "../tasks/processCsv.ts";
 import { receiveFile } from "../uploads/receiveFile.ts";
 import { createJob, getJob, newUpload, type UploadJob, uploadsDir } from "../uploads/uploadJobs.ts";
@@ -14,19 +14,31 @@ const UploadJobView = t.Object({
   id: t.String({ format: "uuid" }),
   status: t.Union([t.Literal("queued"), t.Literal("running"), t.Literal("done"), t.Literal("failed")]),
   filename: t.String({ description: "The client's file name (base name only; the server chose where to store it)." }),
-  bytes: t.Integer({ minimum: 0 }),
-  rows: t.Integer({ minimum: 0, description: "Data rows processed so far, header excluded." }),
+  bytes: Integer({ minimum: 0 }),
+  rows: Integer({ minimum: 0, description: "Data rows processed so far, header excluded." }),
   columns: t.Optional(t.Array(t.String(), { maxItems: 256, description: "The header's column names: the first 256, each cut to 128 characters." })),
-  columnCount: t.Optional(t.Integer({ minimum: 0, description: "How many columns the header has." })),
+  columnCount: t.Optional(Integer({ minimum: 0, description: "How many columns the header has." })),
   columnsTruncated: t.Optional(t.Boolean({ description: "True when `columns` was cut: more than 256 columns, or a name longer than 128 characters." })),
   error: t.Optional(t.Object({
-    line: t.Optional(t.Integer({ description: "The line of the file where parsing failed." })),
+    line: t.Optional(Integer({ minimum: 1, description: "The line of the file where parsing failed." })),
     reason: t.String(),
   })),
   createdAt: t.String({ format: "date-time" }),
   startedAt: t.Optional(t.String({ format: "date-time" })),
   finishedAt: t.Optional(t.String({ format: "date-time" })),
 }, { description: "An upload and the state of its background processing." });
+
+/** The job as answered by `route`, with an example of it. */
+const jobAnswer = (description: string, example: typeof UploadJobView.static) =>
+  t.Object(UploadJobView.properties, { description, examples: [example] });
+const QUEUED = {
+  id: "0211af2d-f8db-4a0b-9ebe-0730278272a7",
+  status: "queued",
+  filename: "people.csv",
+  bytes: 16,
+  rows: 0,
+  createdAt: "2026-11-30T08:00:00.000Z",
+} as const;
 
 const CSV_TYPES = new Set(["text/csv", "application/csv", "text/x-csv", "application/vnd.ms-excel"]);
 const GENERIC_TYPES = new Set(["", "application/octet-stream", "text/plain"]);
@@ -62,7 +74,14 @@ export const uploadRoutes = new Elysia({ name: "routes/uploads" })
     set.headers.location = `/uploads/${id}`;
     return view(job);
   }, {
-    response: { 202: UploadJobView, 400: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 503: ErrorResponse },
+    response: {
+      202: jobAnswer("Stored; the CSV is parsed after the response is sent. Location: /uploads/{id}.", QUEUED),
+      400: Failure(400, "The form has no `file` field, or the file is empty.", 'The file "people.csv" is empty; send a CSV with a header line and data rows.'),
+      413: Failure(413, `The file is larger than ${config.maxUploadBytes} bytes.`, `The file is larger than ${config.maxUploadBytes} bytes.`),
+      415: Failure(415, "The file is not CSV text.", 'Expected a CSV file (.csv, text/csv); got "photo.png" of type image/png.'),
+      503: Busy,
+      507: Failure(507, "The server's disk is full.", "The server's disk is full, so the upload could not be stored; try again later."),
+    },
     detail: {
       tags: ["uploads"],
       summary: "Upload a CSV file",
@@ -90,7 +109,19 @@ export const uploadRoutes = new Elysia({ name: "routes/uploads" })
     if (job === undefined) throw new HttpError(404, `No upload ${params.id}; ids come from POST /upload and are kept for the latest 1000 uploads.`);
     return view(job);
   }, {
-    params: t.Object({ id: t.String({ format: "uuid", description: "The id POST /upload answered with." }) }),
-    response: { 200: UploadJobView, 404: ErrorResponse, 422: ErrorResponse },
+    params: t.Object({ id: t.String({ format: "uuid", description: "The id POST /upload answered with.", examples: [QUEUED.id] }) }),
+    response: {
+      200: jobAnswer("The upload and its processing.", {
+        ...QUEUED,
+        status: "done",
+        rows: 1,
+        columns: ["name", "age"],
+        columnCount: 2,
+        startedAt: "2026-11-30T08:00:00.010Z",
+        finishedAt: "2026-11-30T08:00:00.012Z",
+      }),
+      404: Failure(404, "No such upload (or it is no longer kept).", `No upload ${QUEUED.id}; ids come from POST /upload and are kept for the latest 1000 uploads.`),
+      422: Failure(422, "The id is not a UUID.", "Invalid params id: Property 'id' should be uuid."),
+    },
     detail: { tags: ["uploads"], summary: "Status of an upload", description: "`status` is queued, running, done or failed; on failure `error` has the line and reason." },
   });

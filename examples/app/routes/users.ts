@@ -2,7 +2,7 @@
 import { Elysia, t } from "elysia";
 import { backgroundTasks } from "@background/tasks/elysia";
 import { runner } from "../runner.ts";
-import { Email, ErrorResponse, MessageResponse } from "../schemas.ts";
+import { Busy, Email, Failure, Message } from "../schemas.ts";
 import { sendWelcomeEmail } from "../tasks/sendWelcomeEmail.ts";
 import { mailDelivery } from "../mail/mailer.ts";
 import { HttpError } from "../errors.ts";
@@ -20,7 +20,7 @@ function limitJsonSize({ request }: { request: Request }): undefined {
 const User = t.Object({
   email: Email,
   username: t.String({ minLength: 1, maxLength: 64, pattern: "^[^\\r\\n]+$", description: "Shown in the welcome mail.", examples: ["ada"] }),
-}, { description: "The user to register." });
+}, { description: "The user to register.", examples: [{ email: "ada@example.com", username: "ada" }] });
 
 export const userRoutes = new Elysia({ name: "routes/users" })
   .use(backgroundTasks(runner))
@@ -30,7 +30,13 @@ export const userRoutes = new Elysia({ name: "routes/users" })
   }, {
     parse: [limitJsonSize, "application/json"],
     body: User,
-    response: { 200: MessageResponse, 400: ErrorResponse, 422: ErrorResponse, 503: ErrorResponse },
+    response: {
+      200: Message("Registered ada; the welcome email is sent in the background"),
+      400: Failure(400, "The body is not JSON.", "The request body could not be parsed: send JSON with Content-Type: application/json."),
+      413: Failure(413, `The body is larger than ${MAX_JSON_BYTES} bytes.`, `The JSON body is larger than ${MAX_JSON_BYTES} bytes.`),
+      422: Failure(422, "A field is missing or not valid.", "Invalid body username: Expected property 'username' to be string but found: undefined."),
+      503: Busy,
+    },
     detail: {
       tags: ["users"],
       summary: "Register a user",
