@@ -50,7 +50,9 @@ export function apiDocs(info: DocsInfo) {
     },
   });
   const generated = plugin.routes.find((route) => route.path === `${PLUGIN_PATH}/json`)?.handler;
-  if (typeof generated !== "function") throw new Error("@elysiajs/swagger no longer serves its document as a route; update examples/app/docs.ts.");
+  if (typeof generated !== "function") {
+    throw new Error("@elysiajs/swagger no longer serves its document as a route; update examples/app/docs.ts.");
+  }
   return new Elysia({ name: "example/docs" })
     .use(plugin)
     .get(SPEC_PATH, () => exactDocument((generated as () => unknown)()), { detail: { hide: true } })
@@ -68,8 +70,16 @@ type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value);
 
 const REASONS: Record<string, string> = {
-  200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 404: "Not Found",
-  413: "Payload Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Entity", 503: "Service Unavailable",
+  200: "OK",
+  201: "Created",
+  202: "Accepted",
+  204: "No Content",
+  400: "Bad Request",
+  404: "Not Found",
+  413: "Payload Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Entity",
+  503: "Service Unavailable",
   507: "Insufficient Storage",
 };
 

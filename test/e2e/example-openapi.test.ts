@@ -32,7 +32,9 @@ function* schemas(value: unknown, where: string): Generator<[string, Json]> {
   yield [where, schema];
   for (const [name, property] of Object.entries((schema.properties ?? {}) as Json)) yield* schemas(property, `${where}.${name}`);
   if (schema.items) yield* schemas(schema.items, `${where}[]`);
-  for (const key of ["anyOf", "oneOf", "allOf"]) for (const [i, branch] of ((schema[key] ?? []) as unknown[]).entries()) yield* schemas(branch, `${where}.${key}[${i}]`);
+  for (const key of ["anyOf", "oneOf", "allOf"]) {
+    for (const [i, branch] of ((schema[key] ?? []) as unknown[]).entries()) yield* schemas(branch, `${where}.${key}[${i}]`);
+  }
 }
 
 /** [where, schema] of every parameter, request body and response body. */
@@ -40,7 +42,9 @@ function topSchemas(): [string, Json, Json][] {
   const found: [string, Json, Json][] = [];
   for (const { method, path, operation } of operations()) {
     const name = `${method.toUpperCase()} ${path}`;
-    for (const parameter of (operation.parameters ?? []) as Json[]) found.push([`${name} parameter ${parameter.name}`, parameter.schema as Json, parameter]);
+    for (const parameter of (operation.parameters ?? []) as Json[]) {
+      found.push([`${name} parameter ${parameter.name}`, parameter.schema as Json, parameter]);
+    }
     for (const [type, media] of Object.entries(((operation.requestBody as Json | undefined)?.content ?? {}) as Record<string, Json>)) {
       found.push([`${name} body ${type}`, media.schema as Json, media]);
     }
@@ -66,7 +70,8 @@ describe("the OpenAPI document", () => {
     for (const [where, top] of topSchemas()) {
       for (const [path, schema] of schemas(top, where)) {
         assert.ok(
-          !(Array.isArray(schema.anyOf) && (schema.anyOf as Json[]).some((branch) => branch.type === "string" && /^(integer|numeric)$/.test(String(branch.format)))),
+          !(Array.isArray(schema.anyOf) &&
+            (schema.anyOf as Json[]).some((branch) => branch.type === "string" && /^(integer|numeric)$/.test(String(branch.format)))),
           `${path} is a string-or-number union: ${JSON.stringify(schema)}`,
         );
         if (schema.type === "integer") integers.push(path.split(" ").pop()!);
@@ -113,8 +118,12 @@ describe("the OpenAPI document", () => {
     const statuses = (method: string, path: string): string[] =>
       Object.keys(((document.paths as Json)[path] as Record<string, Json>)[method]!.responses as Json).sort();
     assert.deepEqual(statuses("post", "/send-notification/{email}"), ["200", "422", "503"]);
-    for (const status of ["200", "400", "413", "422", "503"]) assert.ok(statuses("post", "/register").includes(status), `POST /register ${status}`);
-    for (const status of ["202", "400", "413", "415", "503", "507"]) assert.ok(statuses("post", "/upload").includes(status), `POST /upload ${status}`);
+    for (const status of ["200", "400", "413", "422", "503"]) {
+      assert.ok(statuses("post", "/register").includes(status), `POST /register ${status}`);
+    }
+    for (const status of ["202", "400", "413", "415", "503", "507"]) {
+      assert.ok(statuses("post", "/upload").includes(status), `POST /upload ${status}`);
+    }
     assert.deepEqual(statuses("get", "/uploads/{id}"), ["200", "404", "422"]);
     assert.deepEqual(statuses("get", "/outbox"), ["200", "422"]);
     assert.deepEqual(statuses("get", "/tasks"), ["200"]);

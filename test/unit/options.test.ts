@@ -38,21 +38,42 @@ describe("unknown options", () => {
     rejects(() => new TaskRunner(loose({ timeout: 1000 })), "TaskRunner", "timeout", "timeoutMs");
     rejects(() => new TaskRunner(loose({ onerror: () => {} })), "TaskRunner", "onerror", "onError");
     rejects(() => new TaskRunner(loose({ colour: "red" })), "TaskRunner", "colour", undefined);
-    const runner = new TaskRunner({ concurrency: 2, maxPending: 5, overflow: "drop", timeoutMs: 10, retries: 1, retryDelayMs: 1, onError: () => {} });
+    const runner = new TaskRunner({
+      concurrency: 2,
+      maxPending: 5,
+      overflow: "drop",
+      timeoutMs: 10,
+      retries: 1,
+      retryDelayMs: 1,
+      onError: () => {},
+    });
     assert.equal(runner.stats().running, 0);
   });
 
   it("withBackgroundTasks(handler, options) is refused with a suggestion", () => {
     rejects(() => withBackgroundTasks(handler, loose({ oder: "parallel" })), "withBackgroundTasks(handler, options)", "oder", "order");
-    rejects(() => withBackgroundTasks(handler, loose({ runer: new TaskRunner() })), "withBackgroundTasks(handler, options)", "runer", "runner");
-    const wrapped = withBackgroundTasks(handler, { runner: new TaskRunner(), order: "parallel", stopOnError: true, runOnAbort: false, runOnHandlerError: false });
+    rejects(
+      () => withBackgroundTasks(handler, loose({ runer: new TaskRunner() })),
+      "withBackgroundTasks(handler, options)",
+      "runer",
+      "runner",
+    );
+    const wrapped = withBackgroundTasks(handler, {
+      runner: new TaskRunner(),
+      order: "parallel",
+      stopOnError: true,
+      runOnAbort: false,
+      runOnHandlerError: false,
+    });
     assert.equal(typeof wrapped, "function");
   });
 
   it("the Elysia plugin backgroundTasks(options), and its runner options", () => {
     rejects(() => backgroundTasks(loose({ stopOnErrors: true })), "backgroundTasks(options)", "stopOnErrors", "stopOnError");
     rejects(() => backgroundTasks({ runner: loose({ maxPendng: 3 }) }), "TaskRunner", "maxPendng", "maxPending");
-    assert.ok(backgroundTasks({ runner: { concurrency: 2 }, order: "parallel", runOnAbort: true, runOnHandlerError: true, stopOnError: false }));
+    assert.ok(
+      backgroundTasks({ runner: { concurrency: 2 }, order: "parallel", runOnAbort: true, runOnHandlerError: true, stopOnError: false }),
+    );
   });
 
   it("defineTask settings", () => {
@@ -62,28 +83,63 @@ describe("unknown options", () => {
   });
 
   it("BullMQTaskRunner: its own keys and the TaskRunner's (checked before any connection is made)", () => {
-    rejects(() => new BullMQTaskRunner(loose({ connection: {}, onUnavailble: "fail" })), "BullMQTaskRunner", "onUnavailble", "onUnavailable");
+    rejects(
+      () => new BullMQTaskRunner(loose({ connection: {}, onUnavailble: "fail" })),
+      "BullMQTaskRunner",
+      "onUnavailble",
+      "onUnavailable",
+    );
     rejects(() => new BullMQTaskRunner(loose({ connection: {}, concurency: 2 })), "BullMQTaskRunner", "concurency", "concurrency");
     // Every valid key passes the check; the bad onUnavailable is refused afterwards, before Redis is reached.
     assert.throws(() =>
       new BullMQTaskRunner(loose({
-        connection: {}, queueName: "q", tasks: [], inProcess: [], storeTimeoutMs: 1, recoverAfterMs: 1, jobOptions: {},
-        concurrency: 1, maxPending: 1, overflow: "reject", timeoutMs: 1, retries: 0, retryDelayMs: 1, onError: () => {},
+        connection: {},
+        queueName: "q",
+        tasks: [],
+        inProcess: [],
+        storeTimeoutMs: 1,
+        recoverAfterMs: 1,
+        jobOptions: {},
+        concurrency: 1,
+        maxPending: 1,
+        overflow: "reject",
+        timeoutMs: 1,
+        retries: 0,
+        retryDelayMs: 1,
+        onError: () => {},
         onUnavailable: "never",
       })), /onUnavailable must be "fail" or "in-process"/);
   });
 
   it("createTaskWorker: its own keys and BullMQ's WorkerOptions", () => {
-    rejects(() => createTaskWorker(loose({ connection: {}, tasks: [], lockDurationMs: 1 })), "createTaskWorker", "lockDurationMs", "lockDuration");
+    rejects(
+      () => createTaskWorker(loose({ connection: {}, tasks: [], lockDurationMs: 1 })),
+      "createTaskWorker",
+      "lockDurationMs",
+      "lockDuration",
+    );
     rejects(() => createTaskWorker(loose({ connection: {}, task: [] })), "createTaskWorker", "task", "tasks");
     // Valid keys pass; the plain function in `tasks` is refused afterwards, before Redis is reached.
     acceptsKeys(() =>
       createTaskWorker(loose({
-        connection: {}, tasks: [() => {}], queueName: "q", timeoutMs: 5, onError: () => {},
-        concurrency: 2, lockDuration: 1000, stalledInterval: 1000, maxStalledCount: 1, autorun: false, prefix: "bull", limiter: { max: 1, duration: 1 },
+        connection: {},
+        tasks: [() => {}],
+        queueName: "q",
+        timeoutMs: 5,
+        onError: () => {},
+        concurrency: 2,
+        lockDuration: 1000,
+        stalledInterval: 1000,
+        maxStalledCount: 1,
+        autorun: false,
+        prefix: "bull",
+        limiter: { max: 1, duration: 1 },
       }))
     );
-    assert.throws(() => createTaskWorker(loose({ connection: {}, tasks: [() => {}], concurrency: 2 })), (error: unknown) => !/unknown option/.test(String(error)));
+    assert.throws(
+      () => createTaskWorker(loose({ connection: {}, tasks: [() => {}], concurrency: 2 })),
+      (error: unknown) => !/unknown option/.test(String(error)),
+    );
   });
 
   it("the suggestion is the nearest known name, and none for a far one", () => {
