@@ -14,7 +14,7 @@ import { DrainTimeoutError, TaskQueueFullError, TaskTimeoutError } from "./error
 import { _taskTarget, type TaskDefinition, taskDefinition } from "./defineTask.ts";
 import { _checkSettings, _checkTimeout, _MAX_TIMER_MS } from "./_settings.ts";
 import { _checkOptions, _RUNNER_OPTIONS } from "./_options.ts";
-import { _runInContext } from "./_asyncContext.ts";
+import { _invokeTask, _observeAdded, _observeQueued, type _TaskObserver } from "./_observers.ts";
 
 /** Lifecycle events of a {@link TaskRunner}, with what each listener receives. */
 export interface TaskRunnerEvents {
@@ -92,6 +92,8 @@ export class TaskRunner {
   // Per defined task with its own `concurrency`: how many run, and the queued ones waiting for a place.
   readonly #slots = new Map<TaskDefinition, _TaskSlots>();
   #held: _Holder | undefined = undefined;
+  /** Tracing, metrics and the testing kit (src/_observers.ts). @internal */
+  _observers: readonly _TaskObserver[] | undefined = undefined;
   #listeners: Partial<Listeners> = {};
   #drainWaiters: (() => void)[] = [];
 
@@ -271,7 +273,9 @@ export class TaskRunner {
   _accept(task: _Task): Promise<void> | undefined | false {
     if (!this._admit(task)) return false;
     try {
-      return this.store(task);
+      const stored = this.store(task);
+      if (this._observers !== undefined) _observeAdded(this._observers, task);
+      return stored;
     } catch (error) {
       this.#waiting--;
       throw error;
@@ -318,6 +322,7 @@ export class TaskRunner {
     this.#queued++;
     task.state = _QUEUED;
     this.#queue[this.#tail++] = task;
+    if (this._observers !== undefined) _observeQueued(this._observers, task);
     if (pumpSoon && !this.#pumping && !this.#pumpScheduled) {
       this.#pumpScheduled = true;
       queueMicrotask(this.#pump);
@@ -409,7 +414,7 @@ export class TaskRunner {
     let result: unknown;
     let then: unknown;
     try {
-      result = _runInContext(task._context, this.invoke, this, task);
+      result = _invokeTask(this._observers, task, this.invoke, this);
       // Reading `then` runs user code too (a getter); it must not escape the runner.
       if (result !== null && (typeof result === "object" || typeof result === "function")) {
         then = (result as PromiseLike<unknown>).then;

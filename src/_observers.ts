@@ -1,0 +1,100 @@
+/**
+ * What tracing, metrics and the testing kit see of a runner: a task accepted, a task handed to
+ * the run queue, and each attempt, which an observer may wrap (to run it inside a span). A runner
+ * without observers pays one `undefined` check per step.
+ *
+ * @module
+ */
+import type { AcceptedTask } from "./types.ts";
+import type { TaskRunner } from "./TaskRunner.ts";
+import { type _AsyncContext, _runInContext } from "./_asyncContext.ts";
+
+/** One observer of a runner's tasks. Every method is optional and must not throw. */
+export interface _TaskObserver {
+  /** A task was accepted (stored, for a durable runner); it has not started. */
+  added?(task: AcceptedTask): void;
+  /** A task was handed to the run queue: once, and again before each retry. */
+  queued?(task: AcceptedTask): void;
+  /**
+   * Runs one attempt: calls `attempt()` exactly once and returns what it returned (or throws
+   * what it threw). Called inside the context the task was added in.
+   */
+  attempt?(task: AcceptedTask, attempt: () => unknown): unknown;
+}
+
+/** The part of a runner that carries observers. */
+interface _Observed {
+  _observers: readonly _TaskObserver[] | undefined;
+}
+
+/**
+ * Adds an observer to `runner`.
+ *
+ * @returns a function that removes it
+ */
+export function _observe(runner: TaskRunner, observer: _TaskObserver): () => void {
+  const target = runner as unknown as _Observed;
+  target._observers = [...(target._observers ?? []), observer];
+  return () => {
+    const rest = (target._observers ?? []).filter((entry) => entry !== observer);
+    target._observers = rest.length === 0 ? undefined : rest;
+  };
+}
+
+/** Tells the observers a task was accepted. */
+export function _observeAdded(observers: readonly _TaskObserver[], task: AcceptedTask): void {
+  for (const observer of observers) {
+    try {
+      observer.added?.(task);
+    } catch (error) {
+      console.error("[background-tasks] an observer threw on an added task:", error);
+    }
+  }
+}
+
+/** Tells the observers a task was queued. */
+export function _observeQueued(observers: readonly _TaskObserver[], task: AcceptedTask): void {
+  for (const observer of observers) {
+    try {
+      observer.queued?.(task);
+    } catch (error) {
+      console.error("[background-tasks] an observer threw on a queued task:", error);
+    }
+  }
+}
+
+/** One attempt under observation: what the nested calls need, kept in one object. */
+interface _Attempt<R> {
+  readonly observers: readonly _TaskObserver[];
+  readonly invoke: (this: R, task: AcceptedTask) => unknown;
+  readonly runner: R;
+}
+
+/**
+ * Runs one attempt of `task` (`invoke` with `runner` as `this`) in the context the task was
+ * added in, through the observers' `attempt` wrappers when there are any.
+ */
+export function _invokeTask<R>(
+  observers: readonly _TaskObserver[] | undefined,
+  task: AcceptedTask & { readonly _context: _AsyncContext | undefined },
+  invoke: (this: R, task: AcceptedTask) => unknown,
+  runner: R,
+): unknown {
+  if (observers === undefined) return _runInContext(task._context, invoke, runner, task);
+  return _runInContext(task._context, _observedAttempt, { observers, invoke, runner } as _Attempt<R>, task);
+}
+
+function _observedAttempt<R>(this: _Attempt<R>, task: AcceptedTask): unknown {
+  const { observers, invoke, runner } = this;
+  const step = (at: number): unknown => {
+    for (; at < observers.length; at++) {
+      const wrap = observers[at]!.attempt;
+      if (wrap !== undefined) {
+        const next = at + 1;
+        return wrap.call(observers[at], task, () => step(next));
+      }
+    }
+    return invoke.call(runner, task);
+  };
+  return step(0);
+}
