@@ -1,5 +1,6 @@
 /** The example app: JSON errors, API docs and the routes, ready for `.listen()` or `.handle()`. */
 import { Elysia } from "elysia";
+import { adminRoutes } from "./admin/adminRoutes.ts";
 import { apiDocs } from "./docs.ts";
 import { jsonErrors } from "./errors.ts";
 import { connectionCloseWhenStopping } from "./shutdown.ts";
@@ -35,5 +36,6 @@ export function createApp() {
     .use(uploadRoutes)
     .use(outboxRoutes)
     .use(taskRoutes)
+    .use(adminRoutes)
     .get("/", ({ redirect }) => redirect("/swagger"), { detail: { hide: true } });
 }
