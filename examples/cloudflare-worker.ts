@@ -9,7 +9,7 @@
  * that limit: such a task is aborted (its `this.signal` fires) and reported
  * to `onError` as a `TaskTimeoutError` while the isolate is still alive.
  *
- *   npx wrangler dev examples/cloudflare-worker.ts   (or miniflare, as the tests do)
+ *   npm run build && npx wrangler dev --config examples/wrangler.jsonc   (port 8787; --port to change it)
  *   curl -X POST http://127.0.0.1:8787/send-notification/ada@example.com
  */
 import { getBackgroundTasks, TaskRunner, withBackgroundTasks } from "@background/tasks";
