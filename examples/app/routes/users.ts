@@ -5,17 +5,9 @@ import { runner } from "../runner.ts";
 import { Busy, Email, Failure, Message } from "../schemas.ts";
 import { sendWelcomeEmail } from "../tasks/sendWelcomeEmail.ts";
 import { mailDelivery } from "../mail/mailer.ts";
-import { HttpError } from "../errors.ts";
+import { jsonBody } from "../http/readBody.ts";
 
 const MAX_JSON_BYTES = 64 * 1024;
-
-/** Runs before the JSON parser: refuses large bodies by their declared length. */
-function limitJsonSize({ request }: { request: Request }): undefined {
-  if (Number(request.headers.get("content-length")) > MAX_JSON_BYTES) {
-    throw new HttpError(413, `The JSON body is larger than ${MAX_JSON_BYTES} bytes.`);
-  }
-  return undefined;
-}
 
 const User = t.Object({
   email: Email,
@@ -28,12 +20,14 @@ export const userRoutes = new Elysia({ name: "routes/users" })
     backgroundTasks.addTask(sendWelcomeEmail, body.email, body.username);
     return { message: `Registered ${body.username}; the welcome email is sent in the background` };
   }, {
-    parse: [limitJsonSize, "application/json"],
+    // jsonBody reads the body (capped, JSON only); the string names the content type in the OpenAPI document.
+    parse: [jsonBody(MAX_JSON_BYTES), "application/json"],
     body: User,
     response: {
       200: Message("Registered ada; the welcome email is sent in the background"),
-      400: Failure(400, "The body is not JSON.", "The request body could not be parsed: send JSON with Content-Type: application/json."),
-      413: Failure(413, `The body is larger than ${MAX_JSON_BYTES} bytes.`, `The JSON body is larger than ${MAX_JSON_BYTES} bytes.`),
+      400: Failure(400, "The body is not JSON.", "The body is not valid JSON (Unexpected end of JSON input); send a JSON object."),
+      413: Failure(413, `The body is larger than ${MAX_JSON_BYTES} bytes.`, `The JSON body is larger than ${MAX_JSON_BYTES} bytes, the most this endpoint accepts.`),
+      415: Failure(415, "The body is not sent as application/json.", 'Send the body as JSON with Content-Type: application/json; got "text/plain".'),
       422: Failure(422, "A field is missing or not valid.", "Invalid body username: Expected property 'username' to be string but found: undefined."),
       503: Busy,
     },
@@ -41,6 +35,7 @@ export const userRoutes = new Elysia({ name: "routes/users" })
       tags: ["users"],
       summary: "Register a user",
       description: `Answers at once; a welcome email goes out in the background (now: ${mailDelivery === "smtp" ? "through SMTP_URL" : "to the local outbox, see GET /outbox"}). ` +
-        "Failed sends are retried with backoff, then reported in GET /tasks.",
+        "Failed sends are retried with backoff, then reported in GET /tasks. " +
+        `The body must be JSON (Content-Type: application/json, else 415) of at most ${MAX_JSON_BYTES} bytes (else 413).`,
     },
   });

@@ -38,8 +38,10 @@ export async function receiveFile(request: Request, options: ReceiveOptions): Pr
   if (!boundary) {
     throw new HttpError(415, `Send the file as multipart/form-data in the field "${options.field}", got Content-Type ${JSON.stringify(type || "(none)")}.`);
   }
+  // The whole body may hold the file, its part headers and the other fields: past that, whatever the framing, stop.
+  const maxBodyBytes = options.maxBytes + MAX_HEADER_BYTES + MAX_OTHER_FIELD_BYTES;
   const declared = Number(request.headers.get("content-length"));
-  if (declared > options.maxBytes + MAX_HEADER_BYTES + MAX_OTHER_FIELD_BYTES) {
+  if (declared > maxBodyBytes) {
     throw new HttpError(413, `The upload is ${declared} bytes; the limit is ${options.maxBytes} bytes per file.`);
   }
   if (request.body === null) throw new HttpError(400, `The request has no body; send a file in the field "${options.field}".`);
@@ -48,6 +50,7 @@ export async function receiveFile(request: Request, options: ReceiveOptions): Pr
   const partial = `${options.path}.part`;
   let handle: FileHandle | undefined;
   let received: ReceivedFile | undefined;
+  let bodyBytes = 0;
   let fileBytes = 0;
   let otherBytes = 0;
   let head: Buffer[] | undefined = [];
@@ -82,6 +85,8 @@ export async function receiveFile(request: Request, options: ReceiveOptions): Pr
 
   try {
     for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+      bodyBytes += chunk.byteLength;
+      if (bodyBytes > maxBodyBytes) throw new HttpError(413, `The upload is larger than the limit of ${options.maxBytes} bytes per file.`);
       const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       buffer = buffer.length === 0 ? bytes : Buffer.concat([buffer, bytes]);
       parse: while (true) {
