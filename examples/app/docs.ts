@@ -21,11 +21,12 @@ const UI_PATH = "/swagger";
 const SPEC_PATH = "/swagger/json";
 // The plugin's own page and document, hidden; the exact document is served at SPEC_PATH.
 const PLUGIN_PATH = `${UI_PATH}/plugin`;
-const ASSETS: Record<string, string> = {
-  "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
-  "swagger-ui.css": "text/css; charset=utf-8",
-  "favicon-32x32.png": "image/png",
-};
+// A Map, not an object: the key comes from the URL, and an object would answer "constructor" or "__proto__".
+const ASSETS = new Map<string, string>([
+  ["swagger-ui-bundle.js", "text/javascript; charset=utf-8"],
+  ["swagger-ui.css", "text/css; charset=utf-8"],
+  ["favicon-32x32.png", "image/png"],
+]);
 
 export interface DocsInfo {
   readonly title: string;
@@ -58,7 +59,7 @@ export function apiDocs(info: DocsInfo) {
     .get(SPEC_PATH, () => exactDocument((generated as () => unknown)()), { detail: { hide: true } })
     .get(UI_PATH, () => new Response(page, { headers: { "content-type": "text/html; charset=utf-8" } }), { detail: { hide: true } })
     .get(`${UI_PATH}/assets/:name`, async ({ params }) => {
-      const type = ASSETS[params.name];
+      const type = ASSETS.get(params.name);
       if (type === undefined) return Response.json({ error: "Not Found", message: `No docs asset ${params.name}.` }, { status: 404 });
       let bytes = cache.get(params.name);
       if (bytes === undefined) cache.set(params.name, bytes = readFile(join(assetsDir, params.name)).then((data) => new Blob([data])));

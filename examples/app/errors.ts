@@ -16,24 +16,26 @@ export class HttpError extends Error {
   }
 }
 
-const REASONS: Record<number, string> = {
-  400: "Bad Request",
-  404: "Not Found",
-  413: "Payload Too Large",
-  415: "Unsupported Media Type",
-  422: "Unprocessable Entity",
-  500: "Internal Server Error",
-  503: "Service Unavailable",
-  507: "Insufficient Storage",
-};
+const REASONS = new Map<number, string>([
+  [400, "Bad Request"],
+  [404, "Not Found"],
+  [413, "Payload Too Large"],
+  [415, "Unsupported Media Type"],
+  [422, "Unprocessable Entity"],
+  [500, "Internal Server Error"],
+  [503, "Service Unavailable"],
+  [507, "Insufficient Storage"],
+]);
 
 // File-system failures of the server's own data directory: the client can only retry later.
 const STORAGE_FULL = new Set(["ENOSPC", "EDQUOT"]);
 const STORAGE_REFUSED = new Set(["EACCES", "EPERM", "EROFS", "ENOENT", "ENOTDIR"]);
+// A full queue empties within seconds (the default timeout of a task is one minute, most take milliseconds).
+const QUEUE_FULL_RETRY_AFTER_S = 2;
 
 /** The JSON body of an error response. */
 export function errorBody(status: number, message: string): { error: string; message: string } {
-  return { error: REASONS[status] ?? "Error", message };
+  return { error: REASONS.get(status) ?? "Error", message };
 }
 
 function validationMessage(error: unknown): string {
@@ -50,14 +52,18 @@ function validationMessage(error: unknown): string {
 /** Maps thrown errors to JSON answers; unknown errors are logged and answered with 500. */
 export const jsonErrors = new Elysia({ name: "example/json-errors" }).onError({ as: "global" }, (ctx) => {
   const { code, error, request } = ctx;
-  const reply = (status: number, message: string): Response => Response.json(errorBody(status, message), { status });
+  const reply = (status: number, message: string, headers?: HeadersInit): Response => Response.json(errorBody(status, message), { status, headers });
   // Elysia wraps errors thrown by parsers in a ParseError; the HttpError is its cause.
   const cause = (error as { cause?: unknown }).cause;
   if (error instanceof HttpError || cause instanceof HttpError) {
     const known = error instanceof HttpError ? error : cause as HttpError;
     return reply(known.status, known.message);
   }
-  if (error instanceof TaskQueueFullError) return reply(503, "The server has too much background work queued; try again in a few seconds.");
+  if (error instanceof TaskQueueFullError) {
+    return reply(503, `The server has too much background work queued; try again in ${QUEUE_FULL_RETRY_AFTER_S} seconds.`, {
+      "retry-after": String(QUEUE_FULL_RETRY_AFTER_S),
+    });
+  }
   // Elysia 1.4 throws a TypeError while it describes a hostile value (an object whose toString is
   // not a function) for a validation error: the request was invalid, not the server.
   if (code === "UNKNOWN" && error instanceof TypeError && /\bnew ValidationError\b/.test(error.stack ?? "")) {
