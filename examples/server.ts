@@ -16,6 +16,7 @@ import { mailDelivery } from "./app/mail/mailer.ts";
 import { runner } from "./app/runner.ts";
 import { exitGracefullyOnSignals } from "./app/shutdown.ts";
 import { notificationLog } from "./app/tasks/writeLog.ts";
+import { startUploadRetention } from "./app/uploads/retention.ts";
 import { uploadsDir } from "./app/uploads/uploadJobs.ts";
 import { BullMQTaskRunner } from "@background/tasks/bullmq";
 import { watchForWorkers } from "./app/workerWatch.ts";
@@ -23,6 +24,7 @@ import { watchForWorkers } from "./app/workerWatch.ts";
 await mkdir(uploadsDir, { recursive: true });
 // Half-received uploads of a previous run are of no use.
 for (const name of await readdir(uploadsDir)) if (name.endsWith(".part")) await rm(join(uploadsDir, name), { force: true });
+await startUploadRetention(runner);
 
 const stopWatching = runner instanceof BullMQTaskRunner ? watchForWorkers(runner.queue, config.workerCheckMs) : undefined;
 const app = createApp().listen({ port: config.port, hostname: config.hostname });

@@ -23,6 +23,12 @@ export interface Config {
   readonly retryBaseMs: number;
   /** `MAX_UPLOAD_BYTES`: largest accepted CSV file. */
   readonly maxUploadBytes: number;
+  /** `UPLOAD_KEEP_SECONDS`: processed uploads older than this are deleted (file and status). */
+  readonly uploadKeepSeconds: number;
+  /** `UPLOAD_KEEP_COUNT`: at most this many uploads are kept; the oldest processed ones go first. */
+  readonly uploadKeepCount: number;
+  /** `UPLOAD_KEEP_BYTES`: at most this many bytes of uploads are kept; the oldest processed ones go first. */
+  readonly uploadKeepBytes: number;
   /** `MAIL_CONCURRENCY`: welcome mails being sent at once (each an SMTP connection). */
   readonly mailConcurrency: number;
   /** `CSV_CONCURRENCY`: uploads being parsed at once (CPU on the server's one thread). */
@@ -76,6 +82,9 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     smtpTimeoutMs: int("SMTP_TIMEOUT_MS", 10_000, 1),
     retryBaseMs: int("RETRY_BASE_MS", 500, 0),
     maxUploadBytes: int("MAX_UPLOAD_BYTES", 100 * 1024 * 1024, 1),
+    uploadKeepSeconds: int("UPLOAD_KEEP_SECONDS", 24 * 60 * 60, 0),
+    uploadKeepCount: int("UPLOAD_KEEP_COUNT", 1000, 0),
+    uploadKeepBytes: int("UPLOAD_KEEP_BYTES", 1024 * 1024 * 1024, 0),
     mailConcurrency: int("MAIL_CONCURRENCY", 8, 1),
     csvConcurrency: int("CSV_CONCURRENCY", 2, 1),
     taskConcurrency: int("TASK_CONCURRENCY", 1000, 1),

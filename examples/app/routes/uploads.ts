@@ -1,5 +1,6 @@
 /** `POST /upload` and `GET /uploads/{id}`: the seed's CSV example, done with bounded memory. */
 import { Elysia, t } from "elysia";
+import { TaskQueueFullError } from "@background/tasks";
 import { backgroundTasks } from "@background/tasks/elysia";
 import { mkdir, rm } from "node:fs/promises";
 import { config } from "../config.ts";
@@ -8,7 +9,8 @@ import { runner } from "../runner.ts";
 import { Busy, Failure, Integer } from "../schemas.ts";
 import { processCsv } from "../tasks/processCsv.ts";
 import { receiveFile } from "../uploads/receiveFile.ts";
-import { createJob, getJob, newUpload, type UploadJob, uploadsDir } from "../uploads/uploadJobs.ts";
+import { applyUploadRetention, holdUpload } from "../uploads/retention.ts";
+import { createJob, deleteJob, getJob, newUpload, type UploadJob, uploadsDir } from "../uploads/uploadJobs.ts";
 
 const UploadJobView = t.Object({
   id: t.String({ format: "uuid" }),
@@ -61,18 +63,31 @@ function view(job: UploadJob): typeof UploadJobView.static {
 export const uploadRoutes = new Elysia({ name: "routes/uploads" })
   .use(backgroundTasks(runner))
   .post("/upload", async ({ request, set, backgroundTasks }) => {
+    // A full runner would refuse the task: say so before the upload is read and stored.
+    const { waiting, queued } = runner.stats();
+    if (waiting + queued >= config.taskMaxPending) throw new TaskQueueFullError(config.taskMaxPending);
     const { id, path } = newUpload();
-    await mkdir(uploadsDir, { recursive: true });
-    const file = await receiveFile(request, { field: "file", path, maxBytes: config.maxUploadBytes, accept: acceptCsv, inspect: rejectBinary });
-    if (file.bytes === 0) {
-      await rm(path, { force: true });
-      throw new HttpError(400, `The file "${file.filename}" is empty; send a CSV with a header line and data rows.`);
+    const release = holdUpload(id);
+    let stored = false;
+    try {
+      await mkdir(uploadsDir, { recursive: true });
+      const file = await receiveFile(request, { field: "file", path, maxBytes: config.maxUploadBytes, accept: acceptCsv, inspect: rejectBinary });
+      stored = true;
+      if (file.bytes === 0) throw new HttpError(400, `The file "${file.filename}" is empty; send a CSV with a header line and data rows.`);
+      const job = createJob(id, file.filename, file.bytes);
+      backgroundTasks.addTask(processCsv, id);
+      set.status = 202;
+      set.headers.location = `/uploads/${id}`;
+      void applyUploadRetention();
+      return view(job);
+    } catch (error) {
+      // Refused (empty, queue full, …): nothing of it is kept.
+      if (stored) await rm(path, { force: true });
+      deleteJob(id);
+      throw error;
+    } finally {
+      release();
     }
-    const job = createJob(id, file.filename, file.bytes);
-    backgroundTasks.addTask(processCsv, id);
-    set.status = 202;
-    set.headers.location = `/uploads/${id}`;
-    return view(job);
   }, {
     response: {
       202: jobAnswer("Stored; the CSV is parsed after the response is sent. Location: /uploads/{id}.", QUEUED),
@@ -87,6 +102,8 @@ export const uploadRoutes = new Elysia({ name: "routes/uploads" })
       summary: "Upload a CSV file",
       description: "Streams the file in the form field `file` to disk under a server-chosen name and answers 202 at once; " +
         `the CSV is parsed in the background. Limit: ${config.maxUploadBytes} bytes (413 above). ` +
+        "503 with Retry-After when the server has too much background work queued; a refused upload is not kept. " +
+        "Processed uploads are deleted by the retention policy (UPLOAD_KEEP_SECONDS, UPLOAD_KEEP_COUNT, UPLOAD_KEEP_BYTES). " +
         "Follow the progress at GET /uploads/{id}.",
       // The body is streamed by the handler, not parsed by Elysia (formData() would hold the whole file in memory),
       // so the OpenAPI request body is written out here; Swagger UI shows a file picker for it.
@@ -106,7 +123,7 @@ export const uploadRoutes = new Elysia({ name: "routes/uploads" })
   })
   .get("/uploads/:id", ({ params }) => {
     const job = getJob(params.id);
-    if (job === undefined) throw new HttpError(404, `No upload ${params.id}; ids come from POST /upload and are kept for the latest 1000 uploads.`);
+    if (job === undefined) throw new HttpError(404, `No upload ${params.id}; ids come from POST /upload, and processed uploads are deleted after a while (UPLOAD_KEEP_*).`);
     return view(job);
   }, {
     params: t.Object({ id: t.String({ format: "uuid", description: "The id POST /upload answered with.", examples: [QUEUED.id] }) }),

@@ -112,3 +112,8 @@ function unref(channel: BroadcastChannel): BroadcastChannel {
   (channel as BroadcastChannel & { unref?: () => void }).unref?.();
   return channel;
 }
+
+/** Forgets a job (its upload was refused, or its file was removed by the retention policy). */
+export function deleteJob(id: string): void {
+  jobs.delete(id);
+}
