@@ -18,7 +18,7 @@ export async function readCapped(body: ReadableStream<Uint8Array> | null, maxByt
       total += value.byteLength;
       if (total > maxBytes) {
         void reader.cancel().catch(() => {});
-        throw new HttpError(413, `${what} is larger than the limit of ${maxBytes} bytes.`);
+        throw new HttpError(413, `${what} is larger than ${maxBytes} bytes, the most this endpoint accepts.`);
       }
       chunks.push(value);
     }
@@ -55,7 +55,7 @@ export function jsonBody(maxBytes: number): (context: { request: Request }) => P
       throw new HttpError(415, `Send the body as JSON with Content-Type: application/json; got ${type === null ? "no Content-Type" : JSON.stringify(type)}.`);
     }
     if (Number(request.headers.get("content-length")) > maxBytes) {
-      throw new HttpError(413, `The JSON body is larger than the limit of ${maxBytes} bytes.`);
+      throw new HttpError(413, `The JSON body is larger than ${maxBytes} bytes, the most this endpoint accepts.`);
     }
     const bytes = await readCapped(request.body, maxBytes, "The JSON body");
     let text: string;
