@@ -1,13 +1,15 @@
 // The upload route's multipart receiver: throughput of a large upload to completion and the
-// server's peak RSS, ours (examples/app/uploads/receiveFile.ts) against another receiveFile
-// module and against the floor (the raw body written to disk, no parsing).
+// server's peak RSS, ours (examples/app/uploads/receiveFile.ts) against other receiveFile
+// modules (each exporting `receiveFile(request, { field, path, maxBytes })`) and against the
+// floor (the raw body written to disk, no parsing).
 //
-//   flock /tmp/bench.lock node bench/upload-parser.mjs [path/to/other/receiveFile.ts]
+//   flock /tmp/bench.lock node bench/upload-parser.mjs [other/receiveFile.ts ...]
 //   (BENCH_UPLOAD_DIR=/dev/shm writes to memory, keeping the disk out of the figure)
 //
 // Speed: one Bun server holds all receivers (bench/servers/upload.ts); 7 interleaved pairs,
 // A B then B A, of one upload each; the median ratio and its spread. Memory: a fresh server per
-// receiver, VmHWM before and after one upload. UPLOAD_MIB sets the file's size (default 96).
+// receiver, VmHWM before and after one upload. UPLOAD_MIB sets the file's size (default 96), ROUNDS
+// the number of rounds (default 7).
 import { mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
@@ -15,9 +17,9 @@ import { join, resolve } from "node:path";
 import { bin, memoryKb, startServer } from "./lib/proc.mjs";
 import { fmt, pairedRatios, summarize } from "./lib/stats.mjs";
 
-const alt = process.argv[2] ? resolve(process.argv[2]) : undefined;
+const alts = process.argv.slice(2).map((path) => resolve(path));
 const mib = Number(process.env.UPLOAD_MIB ?? 96);
-const PAIRS = 7;
+const PAIRS = Number(process.env.ROUNDS ?? 7);
 
 function multipartBody() {
   const boundary = "----bench" + "x".repeat(16);
@@ -57,12 +59,13 @@ const server = (name) =>
     name,
     cmd: bin("bun"),
     args: ["run", "bench/servers/upload.ts"],
-    env: { UPLOAD_DIR: dir, ...(alt ? { ALT_RECEIVE_FILE: alt } : {}) },
+    env: { UPLOAD_DIR: dir, ALT_RECEIVE_FILES: alts.join(",") },
     readyPath: "/ready",
   });
 const payload = multipartBody();
 const mb = payload.body.length / 1e6;
-const routes = ["/ours", ...(alt ? ["/alt"] : []), "/floor"];
+const routes = ["/ours", ...alts.map((_, i) => `/alt/${i}`), "/floor"];
+const label = (route) => (route.startsWith("/alt/") ? alts[Number(route.slice(5))] : route);
 try {
   console.log(`upload: ${(payload.body.length / 1048576).toFixed(1)} MiB multipart, ${PAIRS} interleaved rounds`);
   const speed = Object.fromEntries(routes.map((r) => [r, []]));
@@ -73,8 +76,10 @@ try {
     for (const r of order) speed[r].push(mb / ((await upload(s.url + r, payload)) / 1000));
   }
   await s.stop();
-  for (const r of routes) console.log(`  ${r.padEnd(7)} MB/s ${fmt(summarize(speed[r]))}`);
-  if (alt) console.log(`  ours ÷ alt throughput: ${fmt(pairedRatios(speed["/alt"], speed["/ours"]))}`);
+  for (const r of routes) console.log(`  ${label(r)}: MB/s ${fmt(summarize(speed[r]))}`);
+  for (const r of routes.filter((r) => r.startsWith("/alt/"))) {
+    console.log(`  ours ÷ ${label(r)} throughput: ${fmt(pairedRatios(speed[r], speed["/ours"]))}`);
+  }
   console.log(`  ours ÷ floor throughput: ${fmt(pairedRatios(speed["/floor"], speed["/ours"]))}`);
 
   for (const r of routes) {
@@ -83,7 +88,7 @@ try {
     await upload(fresh.url + r, payload);
     const after = memoryKb(fresh.pid).peakRssKb;
     await fresh.stop();
-    console.log(`  ${r.padEnd(7)} peak RSS ${(before / 1024).toFixed(0)} → ${(after / 1024).toFixed(0)} MiB (+${((after - before) / 1024).toFixed(0)} MiB)`);
+    console.log(`  ${label(r)}: peak RSS ${(before / 1024).toFixed(0)} → ${(after / 1024).toFixed(0)} MiB (+${((after - before) / 1024).toFixed(0)} MiB)`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

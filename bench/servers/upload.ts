@@ -1,6 +1,6 @@
 // The upload receivers side by side on Bun.serve, for bench/upload-parser.mjs:
 //   POST /ours   examples/app/uploads/receiveFile.ts (multipart parsed by multipasta), to a file
-//   POST /alt    the receiveFile of the module in $ALT_RECEIVE_FILE (say an earlier version), if set
+//   POST /alt/N  the receiveFile of the N-th module in $ALT_RECEIVE_FILES (comma-separated paths), if set
 //   POST /floor  no parsing: the raw body written to a file, chunk by chunk (what any receiver must do)
 // Each request stores to a fresh file in $UPLOAD_DIR and removes it after answering.
 import { open, rm } from "node:fs/promises";
@@ -8,9 +8,8 @@ import { join } from "node:path";
 import { receiveFile as ours } from "../../examples/app/uploads/receiveFile.ts";
 
 type Receive = typeof ours;
-const alt: Receive | undefined = process.env.ALT_RECEIVE_FILE
-  ? (await import(process.env.ALT_RECEIVE_FILE)).receiveFile
-  : undefined;
+const alts: Receive[] = [];
+for (const path of (process.env.ALT_RECEIVE_FILES ?? "").split(",").filter(Boolean)) alts.push((await import(path)).receiveFile);
 const dir = process.env.UPLOAD_DIR!;
 let next = 0;
 
@@ -36,7 +35,7 @@ const server = Bun.serve({
     const { pathname } = new URL(request.url);
     const path = join(dir, `${process.pid}-${next++}.csv`);
     try {
-      const receive = pathname === "/ours" ? ours : pathname === "/alt" ? alt : undefined;
+      const receive = pathname === "/ours" ? ours : pathname.startsWith("/alt/") ? alts[Number(pathname.slice(5))] : undefined;
       if (pathname === "/floor") return Response.json({ bytes: await floor(request, path) });
       if (receive === undefined) return new Response("not found", { status: 404 });
       const file = await receive(request, { field: "file", path, maxBytes: 1024 * 1024 * 1024 });
