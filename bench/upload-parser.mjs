@@ -30,7 +30,8 @@ function multipartBody() {
     lines.push(line);
     size += line.length;
   }
-  const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="data.csv"\r\nContent-Type: text/csv\r\n\r\nid,email,name,score\n`;
+  const head =
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="data.csv"\r\nContent-Type: text/csv\r\n\r\nid,email,name,score\n`;
   return { boundary, body: Buffer.concat([Buffer.from(head), Buffer.from(lines.join("")), Buffer.from(`\r\n--${boundary}--\r\n`)]) };
 }
 
@@ -88,7 +89,11 @@ try {
     await upload(fresh.url + r, payload);
     const after = memoryKb(fresh.pid).peakRssKb;
     await fresh.stop();
-    console.log(`  ${label(r)}: peak RSS ${(before / 1024).toFixed(0)} → ${(after / 1024).toFixed(0)} MiB (+${((after - before) / 1024).toFixed(0)} MiB)`);
+    console.log(
+      `  ${label(r)}: peak RSS ${(before / 1024).toFixed(0)} → ${(after / 1024).toFixed(0)} MiB (+${
+        ((after - before) / 1024).toFixed(0)
+      } MiB)`,
+    );
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

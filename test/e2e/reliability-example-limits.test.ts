@@ -33,21 +33,31 @@ interface ChunkedAnswer {
  * first and then `fill` bytes, 64 KiB at a time, as fast as the server reads
  * them; stops sending as soon as the answer arrives.
  */
-function postChunked(base: string, path: string, headers: Record<string, string>, totalBytes: number, head = "", fill = 0x61): Promise<ChunkedAnswer> {
+function postChunked(
+  base: string,
+  path: string,
+  headers: Record<string, string>,
+  totalBytes: number,
+  head = "",
+  fill = 0x61,
+): Promise<ChunkedAnswer> {
   const { port } = new URL(base);
   const chunk = Buffer.alloc(64 * 1024, fill);
   return new Promise((resolve, reject) => {
     let sentBytes = 0;
     let answered = false;
-    const req = httpRequest({ host: "127.0.0.1", port, method: "POST", path, headers: { ...headers, "transfer-encoding": "chunked" } }, (res) => {
-      answered = true;
-      let body = "";
-      res.setEncoding("utf8").on("data", (text: string) => (body += text));
-      res.on("end", () => {
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, sentBytes });
-        req.destroy();
-      });
-    });
+    const req = httpRequest(
+      { host: "127.0.0.1", port, method: "POST", path, headers: { ...headers, "transfer-encoding": "chunked" } },
+      (res) => {
+        answered = true;
+        let body = "";
+        res.setEncoding("utf8").on("data", (text: string) => (body += text));
+        res.on("end", () => {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, sentBytes });
+          req.destroy();
+        });
+      },
+    );
     req.on("error", (error) => {
       if (!answered) reject(new Error(`no answer after ${sentBytes} bytes sent: ${error.message}`));
     });
@@ -88,7 +98,13 @@ describe("reliability: body limits hold whatever the framing (example server, Bu
 
   it("POST /register: a chunked JSON body far over 64 KiB is refused with 413 without being read", async () => {
     const peak = peakRss(server.child.pid!);
-    const answer = await postChunked(server.base, "/register", { "content-type": "application/json" }, BODY, `{"email":"a@example.com","username":"`);
+    const answer = await postChunked(
+      server.base,
+      "/register",
+      { "content-type": "application/json" },
+      BODY,
+      `{"email":"a@example.com","username":"`,
+    );
     assert.equal(answer.status, 413, answer.body);
     assert.match(JSON.parse(answer.body).message, /larger than 65536 bytes/);
     assert.ok(answer.sentBytes < BODY, `the answer came only after the whole ${BODY}-byte body was sent`);
@@ -108,7 +124,7 @@ describe("reliability: body limits hold whatever the framing (example server, Bu
   });
 
   it("POST /upload: a chunked file far over MAX_UPLOAD_BYTES is refused with 413 quoting the file's limit, nothing kept", async () => {
-    const head = "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\nContent-Type: text/csv\r\n\r\nname\n";
+    const head = '--XyZ\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\nContent-Type: text/csv\r\n\r\nname\n';
     const answer = await postChunked(server.base, "/upload", { "content-type": "multipart/form-data; boundary=XyZ" }, BODY, head);
     assert.equal(answer.status, 413, answer.body);
     assert.match(JSON.parse(answer.body).message, new RegExp(`limit of ${MiB} bytes`));
@@ -162,7 +178,11 @@ describe("reliability: honest statuses and headers (example server, Bun)", { tim
   it("POST /register: any Content-Type but application/json is refused with 415, and nobody is registered", async () => {
     const body = JSON.stringify({ email: "csrf@example.com", username: "csrf" });
     for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", undefined]) {
-      const response = await fetch(`${server.base}/register`, { method: "POST", body, headers: type === undefined ? {} : { "content-type": type } });
+      const response = await fetch(`${server.base}/register`, {
+        method: "POST",
+        body,
+        headers: type === undefined ? {} : { "content-type": type },
+      });
       // fetch adds text/plain;charset=UTF-8 to a string body without a type.
       assert.equal(response.status, 415, `${type}: ${response.status}`);
       assert.match((await json(response)).message, /application\/json/);

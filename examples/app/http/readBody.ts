@@ -52,7 +52,10 @@ export function jsonBody(maxBytes: number): (context: { request: Request }) => P
   return async ({ request }) => {
     const type = request.headers.get("content-type");
     if (!isJson(type)) {
-      throw new HttpError(415, `Send the body as JSON with Content-Type: application/json; got ${type === null ? "no Content-Type" : JSON.stringify(type)}.`);
+      throw new HttpError(
+        415,
+        `Send the body as JSON with Content-Type: application/json; got ${type === null ? "no Content-Type" : JSON.stringify(type)}.`,
+      );
     }
     if (Number(request.headers.get("content-length")) > maxBytes) {
       throw new HttpError(413, `The JSON body is larger than ${maxBytes} bytes, the most this endpoint accepts.`);

@@ -6,7 +6,7 @@
  * is read, so memory stays at one chunk whatever the upload's size. Sizes are
  * checked while reading, whatever the framing; a partial file is removed.
  */
-import { open, rename, rm, type FileHandle } from "node:fs/promises";
+import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import * as Multipart from "multipasta";
 import { HttpError } from "../errors.ts";
 
@@ -45,7 +45,10 @@ type Step =
 export async function receiveFile(request: Request, options: ReceiveOptions): Promise<ReceivedFile> {
   const type = request.headers.get("content-type") ?? "";
   if (!/^multipart\/form-data\s*;.*?boundary=(?:"[^"]+"|[^\s;]+)/i.test(type)) {
-    throw new HttpError(415, `Send the file as multipart/form-data in the field "${options.field}", got Content-Type ${JSON.stringify(type || "(none)")}.`);
+    throw new HttpError(
+      415,
+      `Send the file as multipart/form-data in the field "${options.field}", got Content-Type ${JSON.stringify(type || "(none)")}.`,
+    );
   }
   // The whole body may hold the file, its part headers and the other fields: past that, whatever the framing, stop.
   const maxBodyBytes = options.maxBytes + MAX_HEADER_BYTES * MAX_PARTS + MAX_OTHER_FIELD_BYTES;
@@ -158,8 +161,12 @@ export async function receiveFile(request: Request, options: ReceiveOptions): Pr
 function multipartError(error: Multipart.MultipartError, options: ReceiveOptions, tooLarge: () => HttpError): HttpError {
   switch (error._tag) {
     case "ReachedLimit":
-      if (error.limit === "MaxParts") return new HttpError(413, `The form has more than ${MAX_PARTS} parts; send the file in the field "${options.field}" alone.`);
-      if (error.limit === "MaxFieldSize") return new HttpError(413, `Form fields other than "${options.field}" may hold ${MAX_OTHER_FIELD_BYTES} bytes in all.`);
+      if (error.limit === "MaxParts") {
+        return new HttpError(413, `The form has more than ${MAX_PARTS} parts; send the file in the field "${options.field}" alone.`);
+      }
+      if (error.limit === "MaxFieldSize") {
+        return new HttpError(413, `Form fields other than "${options.field}" may hold ${MAX_OTHER_FIELD_BYTES} bytes in all.`);
+      }
       return tooLarge();
     case "InvalidBoundary":
       return new HttpError(415, `Send the file as multipart/form-data with a boundary parameter in the field "${options.field}".`);
@@ -179,6 +186,7 @@ function partType(value: string | string[] | undefined): string {
 /** The last path segment without control characters: `../../etc/passwd` becomes `passwd`. */
 export function safeBaseName(filename: string): string {
   const base = filename.split(/[\\/]/).pop() ?? "";
+  // deno-lint-ignore no-control-regex -- control characters are exactly what is removed
   const clean = base.replace(/[\u0000-\u001f\u007f]/g, "").replace(/^\.+/, "").trim().slice(0, 200);
   return clean === "" ? "upload.csv" : clean;
 }
