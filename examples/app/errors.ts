@@ -52,7 +52,8 @@ function validationMessage(error: unknown): string {
 /** Maps thrown errors to JSON answers; unknown errors are logged and answered with 500. */
 export const jsonErrors = new Elysia({ name: "example/json-errors" }).onError({ as: "global" }, (ctx) => {
   const { code, error, request } = ctx;
-  const reply = (status: number, message: string, headers?: HeadersInit): Response => Response.json(errorBody(status, message), { status, headers });
+  const reply = (status: number, message: string, headers?: HeadersInit): Response =>
+    Response.json(errorBody(status, message), { status, headers });
   // Elysia wraps errors thrown by parsers in a ParseError; the HttpError is its cause.
   const cause = (error as { cause?: unknown }).cause;
   if (error instanceof HttpError || cause instanceof HttpError) {
@@ -60,7 +61,7 @@ export const jsonErrors = new Elysia({ name: "example/json-errors" }).onError({ 
     return reply(known.status, known.message);
   }
   if (error instanceof TaskQueueFullError) {
-    return reply(503, `The server has too much background work queued; try again in ${QUEUE_FULL_RETRY_AFTER_S} seconds.`, {
+    return reply(503, "The server has too much background work queued; try again in a few seconds.", {
       "retry-after": String(QUEUE_FULL_RETRY_AFTER_S),
     });
   }

@@ -18,9 +18,13 @@ const UploadJobView = t.Object({
   filename: t.String({ description: "The client's file name (base name only; the server chose where to store it)." }),
   bytes: Integer({ minimum: 0 }),
   rows: Integer({ minimum: 0, description: "Data rows processed so far, header excluded." }),
-  columns: t.Optional(t.Array(t.String(), { maxItems: 256, description: "The header's column names: the first 256, each cut to 128 characters." })),
+  columns: t.Optional(
+    t.Array(t.String(), { maxItems: 256, description: "The header's column names: the first 256, each cut to 128 characters." }),
+  ),
   columnCount: t.Optional(Integer({ minimum: 0, description: "How many columns the header has." })),
-  columnsTruncated: t.Optional(t.Boolean({ description: "True when `columns` was cut: more than 256 columns, or a name longer than 128 characters." })),
+  columnsTruncated: t.Optional(
+    t.Boolean({ description: "True when `columns` was cut: more than 256 columns, or a name longer than 128 characters." }),
+  ),
   error: t.Optional(t.Object({
     line: t.Optional(Integer({ minimum: 1, description: "The line of the file where parsing failed." })),
     reason: t.String(),
@@ -71,7 +75,13 @@ export const uploadRoutes = new Elysia({ name: "routes/uploads" })
     let stored = false;
     try {
       await mkdir(uploadsDir, { recursive: true });
-      const file = await receiveFile(request, { field: "file", path, maxBytes: config.maxUploadBytes, accept: acceptCsv, inspect: rejectBinary });
+      const file = await receiveFile(request, {
+        field: "file",
+        path,
+        maxBytes: config.maxUploadBytes,
+        accept: acceptCsv,
+        inspect: rejectBinary,
+      });
       stored = true;
       if (file.bytes === 0) throw new HttpError(400, `The file "${file.filename}" is empty; send a CSV with a header line and data rows.`);
       const job = createJob(id, file.filename, file.bytes);
@@ -91,8 +101,16 @@ export const uploadRoutes = new Elysia({ name: "routes/uploads" })
   }, {
     response: {
       202: jobAnswer("Stored; the CSV is parsed after the response is sent. Location: /uploads/{id}.", QUEUED),
-      400: Failure(400, "The form has no `file` field, or the file is empty.", 'The file "people.csv" is empty; send a CSV with a header line and data rows.'),
-      413: Failure(413, `The file is larger than ${config.maxUploadBytes} bytes.`, `The file is larger than ${config.maxUploadBytes} bytes.`),
+      400: Failure(
+        400,
+        "The form has no `file` field, or the file is empty.",
+        'The file "people.csv" is empty; send a CSV with a header line and data rows.',
+      ),
+      413: Failure(
+        413,
+        `The file is larger than ${config.maxUploadBytes} bytes.`,
+        `The file is larger than the limit of ${config.maxUploadBytes} bytes.`,
+      ),
       415: Failure(415, "The file is not CSV text.", 'Expected a CSV file (.csv, text/csv); got "photo.png" of type image/png.'),
       503: Busy,
       507: Failure(507, "The server's disk is full.", "The server's disk is full, so the upload could not be stored; try again later."),
@@ -123,7 +141,12 @@ export const uploadRoutes = new Elysia({ name: "routes/uploads" })
   })
   .get("/uploads/:id", ({ params }) => {
     const job = getJob(params.id);
-    if (job === undefined) throw new HttpError(404, `No upload ${params.id}; ids come from POST /upload, and processed uploads are deleted after a while (UPLOAD_KEEP_*).`);
+    if (job === undefined) {
+      throw new HttpError(
+        404,
+        `No upload ${params.id}; ids come from POST /upload, and processed uploads are deleted after a while (UPLOAD_KEEP_*).`,
+      );
+    }
     return view(job);
   }, {
     params: t.Object({ id: t.String({ format: "uuid", description: "The id POST /upload answered with.", examples: [QUEUED.id] }) }),
@@ -137,8 +160,16 @@ export const uploadRoutes = new Elysia({ name: "routes/uploads" })
         startedAt: "2026-11-30T08:00:00.010Z",
         finishedAt: "2026-11-30T08:00:00.012Z",
       }),
-      404: Failure(404, "No such upload (or it is no longer kept).", `No upload ${QUEUED.id}; ids come from POST /upload and are kept for the latest 1000 uploads.`),
+      404: Failure(
+        404,
+        "No such upload (or it is no longer kept).",
+        `No upload ${QUEUED.id}; ids come from POST /upload, and processed uploads are deleted after a while (UPLOAD_KEEP_*).`,
+      ),
       422: Failure(422, "The id is not a UUID.", "Invalid params id: Property 'id' should be uuid."),
     },
-    detail: { tags: ["uploads"], summary: "Status of an upload", description: "`status` is queued, running, done or failed; on failure `error` has the line and reason." },
+    detail: {
+      tags: ["uploads"],
+      summary: "Status of an upload",
+      description: "`status` is queued, running, done or failed; on failure `error` has the line and reason.",
+    },
   });
