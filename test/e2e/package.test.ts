@@ -65,6 +65,7 @@ describe("package", () => {
   describe("the npm tarball", () => {
     const work = join(root, "test/.tmp/package");
     let tarball = "";
+    let packedName = "";
     let files: string[] = [];
 
     before(() => {
@@ -73,7 +74,8 @@ describe("package", () => {
       mkdirSync(work, { recursive: true });
       // --ignore-scripts: pack the dist/ this test run built; "prepare" would rebuild it under the other tests.
       const packed = JSON.parse(run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], { stdoutOnly: true }).replace(/^[^[]*/, ""));
-      tarball = join(work, packed[0].filename);
+      packedName = packed[0].filename;
+      tarball = join(work, packedName);
       files = (packed[0].files as { path: string }[]).map((f) => f.path).sort();
     });
     after(() => rmSync(work, { recursive: true, force: true }));
@@ -103,6 +105,51 @@ describe("package", () => {
           assert.ok(files.includes(target.replace(/^\.\//, "")), `exports["${entry}"] → ${target} is not in the tarball`);
         }
       }
+    });
+
+    describe("the README's Install section, followed", () => {
+      const readme = readFileSync(join(root, "README.md"), "utf8");
+      const install = readme.slice(readme.indexOf("## Install"), readme.indexOf("\n## ", readme.indexOf("## Install") + 1));
+      const shell = /```sh\n([\s\S]*?)```/.exec(install)?.[1] ?? "";
+      const commands = shell.split("\n").map((line) => line.replace(/#.*/, "").trim()).filter(Boolean);
+
+      it("says the package is not published yet, and packs it as `npm pack` does here", () => {
+        assert.match(install, /Not published yet/);
+        assert.deepEqual(commands, ["npm pack", `npm install /path/to/${packedName}`]);
+      });
+
+      it("npm install /path/to/clone (a path) installs a package that imports by name", () => {
+        const project = join(work, "by-path");
+        mkdirSync(project, { recursive: true });
+        writeFileSync(join(project, "package.json"), JSON.stringify({ name: "by-path", private: true, type: "module" }));
+        assert.match(install, /npm install \/path\/to\/clone/);
+        run("npm", ["install", root, "--offline", "--no-audit", "--no-fund", "--ignore-scripts", "--no-package-lock"], { cwd: project });
+        writeFileSync(join(project, "smoke.mjs"), `import { withBackgroundTasks } from ${JSON.stringify(pkg.name)};\nconsole.log(typeof withBackgroundTasks);\n`);
+        assert.equal(run(process.execPath, ["smoke.mjs"], { cwd: project, stdoutOnly: true }).trim(), "function");
+      });
+
+      it("Deno: the deno.json import map it shows, pointed at this clone, runs a task", () => {
+        const json = /```json\n([\s\S]*?)```/.exec(install)?.[1];
+        assert.ok(json, "the Install section shows a deno.json");
+        const project = join(work, "deno");
+        mkdirSync(project, { recursive: true });
+        writeFileSync(join(project, "deno.json"), json.replaceAll("/path/to/clone", root));
+        writeFileSync(
+          join(project, "main.ts"),
+          `import { getBackgroundTasks, withBackgroundTasks, defaultTaskRunner } from "@background/tasks";
+const ran: string[] = [];
+const handler = withBackgroundTasks((request: Request) => {
+  getBackgroundTasks(request).addTask((path: string) => void ran.push(path), new URL(request.url).pathname);
+  return new Response("ok");
+});
+await (await handler(new Request("http://localhost/smoke"))).text();
+await defaultTaskRunner.drain({ timeoutMs: 1000 });
+console.log(JSON.stringify({ ran }));
+`,
+        );
+        const output = run(bin("deno"), ["run", "--quiet", "--no-lock", "--allow-all", "main.ts"], { cwd: project, stdoutOnly: true });
+        assert.deepEqual(JSON.parse(output.trim().split("\n").pop()!), { ran: ["/smoke"] });
+      });
     });
 
     describe("installed into a fresh project", () => {
