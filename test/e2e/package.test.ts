@@ -53,7 +53,9 @@ describe("package", () => {
     // deno.json without a name would shadow it).
     const output = run(bin("deno"), ["publish", "--dry-run", "--allow-dirty"], { timeout: 180_000 });
     const plain = output.replace(/\x1b\[[0-9;]*m/g, "");
-    assert.doesNotMatch(plain, /^(error|warning)/im, plain);
+    // The worker thread imports the user's tasks module, known only at run time: that one dynamic import is meant.
+    const meant = /^warning\[unanalyzable-dynamic-import\][^\n]*\n\s*-->\s*\S*src\/worker\/thread\.js:\d+:\d+/gm;
+    assert.doesNotMatch(plain.replace(meant, ""), /^(error|warning)/im, plain);
     assert.match(plain, /Success Dry run complete/);
   });
 

@@ -1,0 +1,259 @@
+// WorkerTaskRunner with real threads, on Node, Bun and Deno. The tasks (test/fixtures/worker/tasks.mjs)
+// report on a BroadcastChannel, so each step waits on a message, never on a delay.
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { defineTask, getBackgroundTasks, TaskTimeoutError, withBackgroundTasks } from "../../src/mod.ts";
+import type { TaskErrorInfo } from "../../src/mod.ts";
+import { WorkerTaskRunner, WorkerThreadError } from "../../src/worker.ts";
+import { crashOnce, fail, hold, holdOne, noop, report, spin, waitForAbort } from "../fixtures/worker/tasks.mjs";
+
+const module = new URL("../fixtures/worker/tasks.mjs", import.meta.url);
+const runners: WorkerTaskRunner[] = [];
+/** A runner whose threads are up, so a task's timeout does not count a thread's start (slow on a busy machine). */
+const made = async (options: Omit<ConstructorParameters<typeof WorkerTaskRunner>[0], "module">): Promise<WorkerTaskRunner> => {
+  const runner = new WorkerTaskRunner({ module, onError: () => {}, ...options }); // failures are asserted through events
+  runners.push(runner);
+  await runner.ready();
+  return runner;
+};
+after(async () => {
+  for (const runner of runners) await runner.close({ timeoutMs: 1_000 });
+});
+
+let channels = 0;
+// deno-lint-ignore no-explicit-any
+type Message = Record<string, any>;
+/** A fresh channel and a way to wait for the next message that matches. */
+function channel(): { name: string; next(match?: (m: Message) => boolean): Promise<Message>; post(m: string): void; close(): void } {
+  const name = `worker-test-${Date.now()}-${channels++}`;
+  const port = new BroadcastChannel(name);
+  const seen: Message[] = [];
+  let waiters: { match: (m: Message) => boolean; resolve: (m: Message) => void }[] = [];
+  port.onmessage = (event: MessageEvent) => {
+    const waiter = waiters.find((w) => w.match(event.data));
+    if (waiter === undefined) seen.push(event.data);
+    else {
+      waiters = waiters.filter((w) => w !== waiter);
+      waiter.resolve(event.data);
+    }
+  };
+  return {
+    name,
+    next(match = () => true) {
+      const at = seen.findIndex(match);
+      if (at >= 0) return Promise.resolve(seen.splice(at, 1)[0]!);
+      // Deno ends a test whose event loop has nothing referenced, and a BroadcastChannel is not: a timer holds it.
+      const keepAlive = setInterval(() => {}, 1_000);
+      return new Promise((resolve) => waiters.push({ match, resolve })).finally(() => clearInterval(keepAlive)) as Promise<Message>;
+    },
+    post: (m) => port.postMessage(m),
+    close: () => port.close(),
+  };
+}
+
+/** Resolves with the first (error, info) of `event`. */
+function once(runner: WorkerTaskRunner, event: "retry" | "failure"): Promise<[unknown, TaskErrorInfo]> {
+  return new Promise((resolve) => {
+    const off = runner.on(event, (error, info) => {
+      off();
+      resolve([error, info]);
+    });
+  });
+}
+
+describe("WorkerTaskRunner", () => {
+  it("runs a task on a thread after the response body was read, with a plain context of its own as `this`", async () => {
+    const runner = await made({ threads: 1 });
+    const chan = channel();
+    const handler = withBackgroundTasks((request: Request) => {
+      getBackgroundTasks(request).addTask(report, chan.name, { n: 1, at: new Date(0), tags: new Set(["a"]) });
+      return new Response("body");
+    }, { runner });
+    const response = await handler(new Request("http://localhost/upload", { method: "POST" }));
+    assert.equal(runner.stats().waiting, 1, "the task waits for the response");
+    assert.equal(runner.stats().running, 0);
+    assert.equal(await response.text(), "body");
+    const seen = await chan.next();
+    chan.close();
+    assert.deepEqual(seen.value, { n: 1, at: new Date(0), tags: new Set(["a"]) });
+    assert.notEqual(seen.threadId, 0, "ran on a worker thread");
+    assert.equal(seen.plain, true, "`this` is a plain object");
+    assert.deepEqual(seen.keys, ["attempt", "name", "request", "responseAborted", "signal"]);
+    assert.deepEqual(seen.json, {
+      name: "report",
+      attempt: 1,
+      signal: {},
+      request: { method: "POST", url: "http://localhost/upload" },
+      responseAborted: false,
+    });
+    assert.equal(seen.signal, true);
+    await runner.drain();
+    assert.equal(runner.stats().succeeded, 1);
+  });
+
+  it("lowers each thread's priority to the niceness asked (Linux), leaving the server's", async () => {
+    const { getPriority } = await import("node:os");
+    const before = getPriority();
+    const chan = channel();
+    (await made({ threads: 1 })).addTask(report, chan.name, "default");
+    const lowered = await chan.next();
+    (await made({ threads: 1, niceness: 0 })).addTask(report, chan.name, "unchanged");
+    const unchanged = await chan.next();
+    chan.close();
+    assert.equal(lowered.niceness, 19);
+    assert.equal(unchanged.niceness, before);
+    assert.equal(getPriority(), before, "the server's own thread keeps its priority");
+  });
+
+  it("keeps the global concurrency and a defined task's own limit", async () => {
+    const runner = await made({ threads: 2, concurrency: 3 });
+    const chan = channel();
+    for (let i = 0; i < 3; i++) runner.addTask(holdOne, chan.name, `one-${i}`);
+    runner.addTask(hold, chan.name, "a");
+    runner.addTask(hold, chan.name, "b");
+    runner.addTask(hold, chan.name, "c");
+    const first = [await chan.next(), await chan.next(), await chan.next()];
+    assert.deepEqual(first.map((m) => m.key).sort(), ["a", "b", "one-0"], "one hold-one at a time, three tasks at once");
+    assert.equal(runner.stats().running, 3);
+    assert.equal(runner.stats().queued, 3);
+    chan.post("release one-0");
+    assert.equal((await chan.next()).key, "one-1", "the next hold-one takes the freed place");
+    chan.post("release a");
+    assert.equal((await chan.next()).key, "c");
+    chan.post("release all");
+    chan.post("release one-1");
+    assert.equal((await chan.next()).key, "one-2");
+    chan.post("release one-2");
+    assert.deepEqual(await runner.drain({ timeoutMs: 5_000 }), { drained: true, unfinished: [] });
+    chan.close();
+    assert.equal(runner.stats().succeeded, 6);
+  });
+
+  it("aborts a timed-out task's signal in its thread", async () => {
+    const runner = await made({ threads: 1, timeoutMs: 300 });
+    const chan = channel();
+    const failed = once(runner, "failure");
+    runner.addTask(waitForAbort, chan.name);
+    await chan.next((m) => m.kind === "waiting");
+    const aborted = await chan.next((m) => m.kind === "aborted");
+    chan.close();
+    assert.equal(aborted.reason, "TaskTimeoutError");
+    const [error, info] = await failed;
+    assert.ok(error instanceof TaskTimeoutError);
+    assert.equal(info.timedOut, true);
+  });
+
+  it("terminates and replaces a thread stuck in a loop past its timeout", async () => {
+    const runner = await made({ threads: 1, timeoutMs: 300, abortGraceMs: 20 });
+    const chan = channel();
+    const failed = once(runner, "failure");
+    const flags = new Int32Array(new SharedArrayBuffer(16));
+    runner.addTask(spin, flags);
+    const [error, info] = await failed;
+    assert.ok(error instanceof TaskTimeoutError);
+    assert.equal(info.timedOut, true);
+    assert.equal(Atomics.load(flags, 0), 1, "the task started");
+    await runner.ready(); // the stuck thread does not count: this waits for its replacement
+    runner.addTask(report, chan.name, "after");
+    const after = await chan.next((m) => m.kind === "report");
+    chan.close();
+    assert.notEqual(after.threadId, Atomics.load(flags, 1), "the next task runs on a new thread");
+    assert.deepEqual(await runner.drain({ timeoutMs: 5_000 }), { drained: true, unfinished: [] });
+    assert.equal(runner.stats().succeeded, 1);
+  });
+
+  for (const how of ["throw", "exit"] as const) {
+    it(`replaces a thread that dies (${how}) and retries its task; the server lives on`, async () => {
+      const runner = await made({ threads: 1, retries: 1, retryDelayMs: 0 });
+      const chan = channel();
+      const retried = once(runner, "retry");
+      runner.addTask(crashOnce, chan.name, how);
+      const first = await chan.next();
+      const [error, info] = await retried;
+      assert.ok(error instanceof WorkerThreadError, String(error));
+      assert.match(error.message, /crash-once/);
+      assert.equal(info.attempt, 1);
+      const second = await chan.next();
+      chan.close();
+      assert.equal(second.attempt, 2);
+      assert.notEqual(second.threadId, first.threadId);
+      assert.deepEqual(await runner.drain({ timeoutMs: 5_000 }), { drained: true, unfinished: [] });
+      assert.equal(runner.stats().succeeded, 1);
+    });
+  }
+
+  it("reports a task's own error with its name, message and code", async () => {
+    const runner = await made({ threads: 1 });
+    const failed = once(runner, "failure");
+    runner.addTask(fail);
+    const [error, info] = await failed;
+    assert.ok(error instanceof Error);
+    assert.equal(error.name, "InvoiceError");
+    assert.equal(error.message, "invoice 42 is missing");
+    assert.equal((error as Error & { code?: string }).code, "E_INVOICE");
+    assert.equal(info.name, "fail");
+  });
+
+  it("drain() waits for running tasks, and at its deadline aborts them in their threads", async () => {
+    const runner = await made({ threads: 2 });
+    const chan = channel();
+    runner.addTask(hold, chan.name, "x");
+    runner.addTask(waitForAbort, chan.name);
+    await chan.next((m) => m.kind === "started");
+    await chan.next((m) => m.kind === "waiting");
+    const result = await runner.drain({ timeoutMs: 30 });
+    assert.equal(result.drained, false);
+    assert.deepEqual(result.unfinished.map((t) => t.name).sort(), ["hold", "wait-for-abort"]);
+    assert.equal((await chan.next((m) => m.kind === "aborted")).reason, "DrainTimeoutError");
+    const drained = runner.drain();
+    chan.post("release x");
+    assert.deepEqual(await drained, { drained: true, unfinished: [] });
+    chan.close();
+  });
+
+  it("refuses at addTask a plain function, a task the module does not export, and arguments a thread cannot receive", async () => {
+    const runner = await made({ threads: 1 });
+    const chan = channel();
+    runner.addTask(report, chan.name, "warm"); // once a thread reported, the runner knows the module's task names
+    await chan.next();
+    chan.close();
+    assert.throws(() => runner.addTask((path: string) => path, "/a.csv"), (error: unknown) => {
+      assert.ok(error instanceof TypeError);
+      assert.match(error.message, /plain function/);
+      assert.match(error.message, /defineTask\(/);
+      assert.match(error.message, /tasks\.mjs/);
+      return true;
+    });
+    const elsewhere = defineTask("not-exported", () => {});
+    assert.throws(() => runner.addTask(elsewhere), /exports no task named "not-exported".*Export it from there/);
+    class Invoice {
+      constructor(readonly id: number) {}
+    }
+    const cases: [unknown, RegExp][] = [
+      [() => {}, /argument 2 is a function/],
+      [Symbol("x"), /argument 2 is a symbol/],
+      [new Invoice(1), /argument 2 is a Invoice instance.*without its methods/],
+      [{ user: { save: () => {} } }, /argument 2\.user\.save is a function/],
+      [[1, new Map([["k", new WeakMap()]])], /argument 2\[1\]\.get\("k"\) is a WeakMap/],
+      [Promise.resolve(1), /argument 2 is a Promise.*Await it/],
+    ];
+    for (const [value, message] of cases) {
+      assert.throws(() => runner.addTask(report, "channel", value as never), (error: unknown) => {
+        assert.ok(error instanceof TypeError);
+        assert.match(error.message, message);
+        assert.match(error.message, /cannot be sent to a worker thread/);
+        return true;
+      });
+    }
+    assert.equal(runner.stats().waiting + runner.stats().queued, 0, "nothing refused was counted");
+    assert.throws(() => new WorkerTaskRunner({ module: "./tasks.ts" }), /new URL\("\.\/tasks\.ts", import\.meta\.url\)/);
+    assert.throws(() => new WorkerTaskRunner({ module, threads: 0 }), /threads must be a whole number/);
+  });
+
+  it("dispatches a burst of no-op tasks and counts every one", async () => {
+    const runner = await made({ threads: 2, concurrency: 64 });
+    for (let i = 0; i < 2_000; i++) runner.addTask(noop);
+    assert.deepEqual(await runner.drain({ timeoutMs: 10_000 }), { drained: true, unfinished: [] });
+    assert.equal(runner.stats().succeeded, 2_000);
+  });
+});
