@@ -34,7 +34,17 @@ import type { AcceptedTask, DrainResult, TaskRunnerOptions } from "./types.ts";
 import { TaskRunner } from "./TaskRunner.ts";
 import { taskDefinition } from "./defineTask.ts";
 import { _checkTimeout, _MAX_TIMER_MS } from "./_settings.ts";
-import { _ABORT, _BROKEN, _fromTransferable, _IN_POOL_THREAD, _READY, _RUN, type _ThreadData, _toTransferable } from "./worker/_protocol.ts";
+import { _checkOptions, type _OptionKeys, _RUNNER_OPTIONS } from "./_options.ts";
+import {
+  _ABORT,
+  _BROKEN,
+  _fromTransferable,
+  _IN_POOL_THREAD,
+  _READY,
+  _RUN,
+  type _ThreadData,
+  _toTransferable,
+} from "./worker/_protocol.ts";
 import { _checkCloneableArguments } from "./worker/_cloneable.ts";
 
 /** V8 heap limits of one thread (Node's `resourceLimits`); a thread past them is replaced and its tasks fail. */
@@ -149,6 +159,14 @@ interface _Job {
   grace: ReturnType<typeof setTimeout> | undefined;
 }
 
+const _WORKER_OPTIONS: _OptionKeys<Omit<WorkerTaskRunnerOptions, keyof TaskRunnerOptions>> = {
+  module: true,
+  threads: true,
+  niceness: true,
+  abortGraceMs: true,
+  resourceLimits: true,
+};
+
 // Plain JavaScript in src/ and dist/ alike: see the note at its top.
 const threadEntry = new URL("./worker/thread.js", import.meta.url);
 
@@ -223,13 +241,16 @@ export class WorkerTaskRunner extends TaskRunner {
         `WorkerTaskRunner: pass options such as { module: new URL("./tasks.ts", import.meta.url), threads: 2 }, got ${String(options)}.`,
       );
     }
+    _checkOptions("WorkerTaskRunner", options, _RUNNER_OPTIONS, _WORKER_OPTIONS);
     const { module, threads = _defaultThreads(), niceness = 19, abortGraceMs = 1_000, resourceLimits, ...runnerOptions } = options;
     if (!(Number.isInteger(threads) && threads >= 1)) {
       throw new RangeError(`WorkerTaskRunner: threads must be a whole number ≥ 1, got ${String(threads)}.`);
     }
     super({ ...runnerOptions, concurrency: runnerOptions.concurrency ?? threads });
     if (!(Number.isInteger(niceness) && niceness >= -20 && niceness <= 19)) {
-      throw new RangeError(`WorkerTaskRunner: niceness must be a whole number from -20 to 19 (19: lowest priority, 0: unchanged), got ${String(niceness)}.`);
+      throw new RangeError(
+        `WorkerTaskRunner: niceness must be a whole number from -20 to 19 (19: lowest priority, 0: unchanged), got ${String(niceness)}.`,
+      );
     }
     _checkTimeout("WorkerTaskRunner", "abortGraceMs", abortGraceMs, true);
     if (resourceLimits !== undefined && (resourceLimits === null || typeof resourceLimits !== "object")) {
@@ -345,7 +366,15 @@ export class WorkerTaskRunner extends TaskRunner {
     this.#jobs.set(id, job);
     if (thread.running++ === 0 && thread.ready) thread.worker.ref(); // a starting thread is still referenced
     const request = task.request;
-    this.#post(thread, [_RUN, id, name, task.args, task.attempt, request && { method: request.method, url: request.url }, task.responseAborted]);
+    this.#post(thread, [
+      _RUN,
+      id,
+      name,
+      task.args,
+      task.attempt,
+      request && { method: request.method, url: request.url },
+      task.responseAborted,
+    ]);
     if (signal.aborted) this.#abort(job);
     else {
       job.onAbort = () => this.#abort(job);
@@ -368,7 +397,10 @@ export class WorkerTaskRunner extends TaskRunner {
 
   #spawn(): _Thread {
     const workerData: _ThreadData = { module: this.module, niceness: this.#niceness };
-    const worker = new this.#Worker!(threadEntry, this.#resourceLimits === undefined ? { workerData } : { workerData, resourceLimits: this.#resourceLimits });
+    const worker = new this.#Worker!(
+      threadEntry,
+      this.#resourceLimits === undefined ? { workerData } : { workerData, resourceLimits: this.#resourceLimits },
+    );
     const thread: _Thread = { worker, running: 0, aborting: 0, outbox: [], ready: false, lost: false };
     // A starting thread keeps the process alive (someone may await ready()); an idle one does not.
     worker.on("message", (message) => this.#receive(thread, message));
@@ -399,7 +431,7 @@ export class WorkerTaskRunner extends TaskRunner {
         if (thread.running === 0) thread.worker.unref();
         this.#names ??= new Set(entry[1] as string[]);
         this.#checkReady();
-        if (thread.aborting > 0) for (const job of this.#jobs.values()) if (job.thread === thread && job.aborted) this.#startGrace(job);
+        if (thread.aborting > 0) { for (const job of this.#jobs.values()) if (job.thread === thread && job.aborted) this.#startGrace(job); }
         continue;
       }
       if (entry[0] === _BROKEN) {

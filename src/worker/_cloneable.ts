@@ -76,7 +76,9 @@ function check(name: string, value: unknown, path: string, seen: Set<object>): v
     if (object instanceof WeakMap || object instanceof WeakSet) refuse(`a ${what}`, "Pass a Map or Set, or plain data.");
     refuse(
       what ? `a ${what} instance` : "an object with a custom prototype",
-      `It would arrive as a plain object without its methods. Pass its data (e.g. a plain object or string) and rebuild the ${what ?? "object"} inside the task.`,
+      `It would arrive as a plain object without its methods. Pass its data (e.g. a plain object or string) and rebuild the ${
+        what ?? "object"
+      } inside the task.`,
     );
   }
   if (proto === Map.prototype) {
@@ -102,6 +104,11 @@ function check(name: string, value: unknown, path: string, seen: Set<object>): v
   }
   if (proto === Array.prototype) return;
   for (const key of Object.keys(object)) {
-    check(name, (object as Record<string, unknown>)[key], /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, seen);
+    check(
+      name,
+      (object as Record<string, unknown>)[key],
+      /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`,
+      seen,
+    );
   }
 }

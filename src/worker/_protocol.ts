@@ -45,10 +45,16 @@ export interface _SentError {
 export function _toTransferable(error: unknown): _SentError | string | number | boolean | null | undefined {
   if (error instanceof Error || (error !== null && typeof error === "object" && "message" in error)) {
     const { name, message, stack, code } = error as Error & { code?: unknown };
-    const sent: _SentError = { name: String(name ?? "Error"), message: String(message), stack: typeof stack === "string" ? stack : undefined };
+    const sent: _SentError = {
+      name: String(name ?? "Error"),
+      message: String(message),
+      stack: typeof stack === "string" ? stack : undefined,
+    };
     return typeof code === "string" || typeof code === "number" ? { ...sent, code } : sent;
   }
-  if (error === null || typeof error !== "object" && typeof error !== "function" && typeof error !== "symbol" && typeof error !== "bigint") {
+  if (
+    error === null || typeof error !== "object" && typeof error !== "function" && typeof error !== "symbol" && typeof error !== "bigint"
+  ) {
     return error as string | number | boolean | null | undefined;
   }
   return String(error);

@@ -140,7 +140,9 @@ function toSendable(error) {
     if (typeof code === "string" || typeof code === "number") sent.code = code;
     return sent;
   }
-  if (error === null || (typeof error !== "object" && typeof error !== "function" && typeof error !== "symbol" && typeof error !== "bigint")) return error;
+  if (
+    error === null || (typeof error !== "object" && typeof error !== "function" && typeof error !== "symbol" && typeof error !== "bigint")
+  ) return error;
   return String(error);
 }
 

@@ -248,6 +248,7 @@ describe("WorkerTaskRunner", () => {
     assert.equal(runner.stats().waiting + runner.stats().queued, 0, "nothing refused was counted");
     assert.throws(() => new WorkerTaskRunner({ module: "./tasks.ts" }), /new URL\("\.\/tasks\.ts", import\.meta\.url\)/);
     assert.throws(() => new WorkerTaskRunner({ module, threads: 0 }), /threads must be a whole number/);
+    assert.throws(() => new WorkerTaskRunner({ module, thread: 2 } as never), /unknown option "thread" \(did you mean "threads"\?\)/);
   });
 
   it("dispatches a burst of no-op tasks and counts every one", async () => {
