@@ -20,6 +20,7 @@ import { startUploadRetention } from "./app/uploads/retention.ts";
 import { uploadsDir } from "./app/uploads/uploadJobs.ts";
 import { BullMQTaskRunner } from "@background/tasks/bullmq";
 import { watchForWorkers } from "./app/workerWatch.ts";
+import { resendSpooledMail, spoolDir, spoolUnsentMail } from "./app/mail/mailSpool.ts";
 
 await mkdir(uploadsDir, { recursive: true });
 // Half-received uploads of a previous run are of no use.
@@ -33,9 +34,14 @@ exitGracefullyOnSignals({
   stopServer: () => app.stop(),
   runner,
   timeoutMs: config.shutdownTimeoutMs,
-  cleanup: () => {
+  cleanup: async () => {
     stopWatching?.();
-    return notificationLog.close();
+    const spooled = await spoolUnsentMail();
+    if (spooled.length > 0) {
+      console.log(`${spooled.length} accepted mail(s) not sent yet, kept in ${spoolDir} and sent at the next start:`);
+      for (const mail of spooled) console.log(`  - ${mail}`);
+    }
+    await notificationLog.close();
   },
 });
 
@@ -46,6 +52,10 @@ console.log(`  Swagger UI: ${url}/swagger   data: ${config.dataDir}   ${
     ? `mail and log: durable, Redis ${maskUrl(process.env.REDIS_URL!)} queue "${runner.queue.name}" (run by bun run examples/worker.ts)`
     : `mail: ${mailDelivery === "smtp" ? "SMTP_URL" : `local outbox (${url}/outbox)`}`
 }`);
+
+// Mail spooled at the last shutdown deadline goes out now.
+const resent = runner instanceof BullMQTaskRunner ? 0 : await resendSpooledMail(runner);
+if (resent > 0) console.log(`  Sending ${resent} mail(s) spooled at the last shutdown (${spoolDir}).`);
 
 /** The URL without its password (and user name): `redis://***@host:6379`. */
 function maskUrl(raw: string): string {

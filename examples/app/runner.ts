@@ -3,9 +3,10 @@
  * With REDIS_URL set, the mail and log tasks are durable: stored in Redis before the
  * response and run by `bun run examples/worker.ts` (docs/durable.md).
  */
-import { TaskRunner, type TaskRunnerOptions } from "@background/tasks";
+import type { TaskRunner, TaskRunnerOptions } from "@background/tasks";
 import { BullMQTaskRunner } from "@background/tasks/bullmq";
 import { config } from "./config.ts";
+import { MailTrackingTaskRunner } from "./mail/mailSpool.ts";
 import { reportTaskFailure } from "./taskReports.ts";
 import { processCsv } from "./tasks/processCsv.ts";
 import { sendWelcomeEmail } from "./tasks/sendWelcomeEmail.ts";
@@ -27,4 +28,4 @@ export const runner: TaskRunner = process.env.REDIS_URL
     inProcess: [processCsv], // its upload and its status live in this process
     jobOptions: { backoff: { type: "exponential", delay: config.retryBaseMs } },
   })
-  : new TaskRunner(options);
+  : new MailTrackingTaskRunner(options); // a plain TaskRunner that spools unsent mail at shutdown

@@ -28,7 +28,7 @@ export interface ShutdownOptions {
   readonly stopServer: () => Promise<unknown>;
   readonly runner: TaskRunner;
   readonly timeoutMs: number;
-  /** Runs after the drain (close files); errors are printed, not thrown. */
+  /** Runs after the drain and its report (spool unsent mail, close files); errors are printed, not thrown. */
   readonly cleanup?: () => Promise<void>;
 }
 
@@ -58,14 +58,15 @@ async function shutdown(signal: string, { stopServer, runner, timeoutMs, cleanup
   ]);
   clearTimeout(timer);
   const { drained, unfinished } = await runner.drain({ timeoutMs: Math.max(0, deadline - Date.now()) });
-  await cleanup?.().catch((error: unknown) => console.error("cleanup failed:", error));
   if (drained) {
-    console.log("All background tasks finished. Bye.");
-    return;
+    console.log("All background tasks finished.");
+  } else {
+    console.log(`${unfinished.length} background task(s) did not finish in time:`);
+    for (const task of unfinished) {
+      const request = task.request ? ` for ${describeRequest(task.request)}` : "";
+      console.log(`  - ${task.name} (${task.state})${request}`);
+    }
   }
-  console.log(`${unfinished.length} background task(s) did not finish in time:`);
-  for (const task of unfinished) {
-    const request = task.request ? ` for ${describeRequest(task.request)}` : "";
-    console.log(`  - ${task.name} (${task.state})${request}`);
-  }
+  await cleanup?.().catch((error: unknown) => console.error("cleanup failed:", error));
+  console.log("Bye.");
 }

@@ -3,6 +3,7 @@
  * and the warnings that stand until their cause is gone (no worker for the durable queue).
  */
 import type { TaskErrorInfo, TaskRequestInfo } from "@background/tasks";
+import { describeMail, mailOfTaskFailure } from "./mail/mailSpool.ts";
 
 export interface TaskFailure {
   readonly task: string;
@@ -10,6 +11,8 @@ export interface TaskFailure {
   readonly timedOut: boolean;
   readonly error: string;
   readonly request: string | undefined;
+  /** What the task was about, for a mail: `"Welcome!" to a***@example.com`. */
+  readonly subject: string | undefined;
   readonly at: string;
 }
 
@@ -24,6 +27,7 @@ export function reportTaskFailure(error: unknown, info: TaskErrorInfo): void {
     timedOut: info.timedOut,
     error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     request: info.request && describeRequest(info.request),
+    subject: describeSubject(error),
     at: new Date().toISOString(),
   };
   failures.unshift(failure);
@@ -37,6 +41,11 @@ export function reportTaskFailure(error: unknown, info: TaskErrorInfo): void {
  */
 export function describeRequest(request: TaskRequestInfo): string {
   return request.url ? `${request.method} ${new URL(request.url).pathname}` : request.method;
+}
+
+function describeSubject(error: unknown): string | undefined {
+  const mail = mailOfTaskFailure(error);
+  return mail && describeMail(mail);
 }
 
 /** The latest failures, newest first. */

@@ -9,11 +9,12 @@ import { execFileSync, spawn } from "node:child_process";
 import http from "node:http";
 import { connect, type Socket } from "node:net";
 import { once } from "node:events";
-import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eventually, type ExampleServer, startExample } from "./_exampleServer.ts";
 import { freePort, REDIS_SERVER } from "../fixtures/bullmq/_redis.ts";
+import { startSmtpServer, type TestSmtpServer } from "../fixtures/reliability/_smtp.ts";
 
 interface TasksView {
   stats: Record<string, number>;
@@ -152,6 +153,37 @@ async function responseOn(client: RawClient, from = 0): Promise<string> {
     })]);
   }
 }
+
+async function smtpServer(behaviour: Parameters<typeof startSmtpServer>[0] = {}): Promise<TestSmtpServer> {
+  const smtp = await startSmtpServer(behaviour);
+  cleanups.push(() => smtp.close());
+  return smtp;
+}
+
+async function register(base: string, email: string): Promise<number> {
+  const response = await fetch(`${base}/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, username: email.split("@")[0] }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+function freshDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "bt-mail-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const filesIn = (dir: string): string[] => {
+  try {
+    return readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+};
 
 const count = (text: string, pattern: RegExp): number => text.match(new RegExp(pattern, "g"))?.length ?? 0;
 
@@ -297,5 +329,66 @@ describe("reliability: the example server's background work under hostile condit
     // The agent noticed its pooled connection was closed: a new request tries a new connection (refused), it is not reset.
     assert.equal(await viaAgent(), "ECONNREFUSED");
     assert.deepEqual(await server.exited, { code: 0, signal: null });
+  });
+
+  it("mail that fails is named by subject and masked address in GET /tasks and on stderr", async () => {
+    const picky = await smtpServer({ rejectRecipient: /^nobody@/ });
+    const server = await start({ SMTP_URL: picky.url, MAIL_RETRIES: "1" });
+    assert.equal(await register(server.base, "nobody@example.com"), 200);
+    const view = await tasksUntil(server.base, (v) => v.stats.failed === 1);
+    assert.equal(view.recentFailures[0]!.subject, '"Welcome!" to n***@example.com');
+    const line = server.output().split("\n").find((l) => l.includes('"msg":"background task failed"'));
+    assert.ok(line, server.output());
+    assert.equal(JSON.parse(line).subject, '"Welcome!" to n***@example.com');
+    // Kept for a person to look at, not sent again by itself.
+    const failed = filesIn(join(server.dataDir, "mail-spool", "failed"));
+    assert.equal(failed.length, 1);
+    assert.equal(JSON.parse(readFileSync(join(server.dataDir, "mail-spool", "failed", failed[0]!), "utf8")).to, "nobody@example.com");
+  });
+
+  it("mail still unsent at the shutdown deadline is spooled, named, and sent after a restart", async () => {
+    const dataDir = join(freshDir(), "data");
+    // An SMTP server that never greets in time: the mails are accepted, none can be sent before the deadline.
+    const stuck = await smtpServer({ greetingDelayMs: 60_000 });
+    const first = await start({ DATA_DIR: dataDir, SMTP_URL: stuck.url, SMTP_TIMEOUT_MS: "30000", SHUTDOWN_TIMEOUT_MS: "300", MAIL_CONCURRENCY: "1" });
+    const users = ["ada@example.com", "bob@example.org", "cy@example.net"];
+    for (const email of users) assert.equal(await register(first.base, email), 200);
+    await eventually(async () => stuck.connections() > 0 || undefined, "the first send to start");
+    first.signal("SIGTERM");
+    assert.deepEqual(await first.exited, { code: 0, signal: null });
+    const report = first.output();
+    assert.match(report, /3 accepted mail\(s\) not sent yet, kept in .*mail-spool and sent at the next start/);
+    for (const masked of ['"Welcome!" to a***@example.com', '"Welcome!" to b***@example.org', '"Welcome!" to c***@example.net']) {
+      assert.ok(report.includes(`  - ${masked}`), `the report names ${masked}:\n${report}`);
+    }
+    for (const email of users) assert.ok(!report.includes(email), `no full address in the report: ${email}`);
+    assert.equal(filesIn(join(dataDir, "mail-spool")).filter((name) => name.endsWith(".json")).length, 3);
+
+    // A real restart on the same DATA_DIR with a working SMTP server: the spooled mail goes out, once each.
+    const healthy = await smtpServer();
+    const second = await start({ DATA_DIR: dataDir, SMTP_URL: healthy.url });
+    await second.waitForOutput(/Sending 3 mail\(s\) spooled at the last shutdown/);
+    const mails = await healthy.waitForMails(3);
+    assert.deepEqual(mails.map((mail) => mail.rcptTo[0]).sort(), [...users].sort());
+    assert.ok(mails.every((mail) => /Subject: Welcome!/.test(mail.raw) && /thanks for registering/.test(mail.raw)));
+    await eventually(async () => filesIn(join(dataDir, "mail-spool")).every((name) => name === "failed") || undefined, "the spool to empty");
+    assert.equal((await tasksUntil(second.base, (v) => settled(v, 3))).stats.succeeded, 3);
+  });
+
+  it("outbox write on a full disk: the failure is reported with its subject, no empty .eml is left", async (t) => {
+    const disk = mountTmpfs(t, "64k");
+    if (disk === undefined) return;
+    const dataDir = join(disk, "data");
+    mkdirSync(join(dataDir, "outbox"), { recursive: true });
+    mkdirSync(join(dataDir, "mail-spool", "failed"), { recursive: true });
+    const server = await start({ DATA_DIR: dataDir, MAIL_RETRIES: "0" });
+    fillDisk(join(disk, "filler"), 0);
+    assert.equal(await register(server.base, "full@example.com"), 200);
+    const view = await tasksUntil(server.base, (v) => v.stats.failed === 1);
+    assert.match(view.recentFailures[0]!.error, /ENOSPC/);
+    assert.equal(view.recentFailures[0]!.subject, '"Welcome!" to f***@example.com');
+    assert.deepEqual(filesIn(join(dataDir, "outbox")), [], "nothing half-written in the outbox");
+    const listed = await (await fetch(`${server.base}/outbox`)).json();
+    assert.deepEqual(listed, []);
   });
 });

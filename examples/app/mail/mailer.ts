@@ -5,7 +5,7 @@
  * configuration and no credentials in the code.
  */
 import nodemailer from "nodemailer";
-import { link, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createHash, randomUUID } from "node:crypto";
 import { config } from "../config.ts";
@@ -55,19 +55,22 @@ export async function sendMail(mail: Mail, key: string = randomUUID()): Promise<
 async function storeInOutbox(id: string, mail: Mail, messageId: string, raw: Buffer): Promise<void> {
   await mkdir(outboxDir, { recursive: true });
   const temp = `${randomUUID()}.tmp`;
-  // The message first (replacing one a cut-off attempt left), then its summary: the summary marks it delivered.
-  await writeFile(join(outboxDir, temp), raw);
-  await rename(join(outboxDir, temp), join(outboxDir, `${id}.eml`));
-  const summary: StoredMail = { id, from: config.mailFrom, to: mail.to, subject: mail.subject, text: mail.text, date: new Date().toISOString(), messageId };
-  // Created exclusively and whole (a hard link of a complete file fails if the name exists):
-  // a second attempt of the same mail, even concurrent, finds it there and stores nothing.
-  await writeFile(join(outboxDir, temp), JSON.stringify(summary));
   try {
-    await link(join(outboxDir, temp), join(outboxDir, `${id}.json`));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    // The message first (replacing one a cut-off attempt left), then its summary: the summary marks it delivered.
+    await writeFile(join(outboxDir, temp), raw);
+    await rename(join(outboxDir, temp), join(outboxDir, `${id}.eml`));
+    const summary: StoredMail = { id, from: config.mailFrom, to: mail.to, subject: mail.subject, text: mail.text, date: new Date().toISOString(), messageId };
+    // Created exclusively and whole (a hard link of a complete file fails if the name exists):
+    // a second attempt of the same mail, even concurrent, finds it there and stores nothing.
+    await writeFile(join(outboxDir, temp), JSON.stringify(summary));
+    try {
+      await link(join(outboxDir, temp), join(outboxDir, `${id}.json`));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
   } finally {
-    await unlink(join(outboxDir, temp));
+    // A failed write (a full disk) leaves no empty or cut file behind.
+    await rm(join(outboxDir, temp), { force: true });
   }
 }
 

@@ -20,6 +20,7 @@ export const taskRoutes = new Elysia({ name: "routes/tasks" })
           timedOut: t.Boolean(),
           error: t.String(),
           request: t.Optional(t.String()),
+          subject: t.Optional(t.String({ description: 'What the task was about; a mail: its subject and masked recipient, `"Welcome!" to a***@example.com`.' })),
           at: t.String({ format: "date-time" }),
         })),
         warnings: t.Array(t.String(), { description: "Conditions that stand now, e.g. durable jobs waiting with no worker." }),
