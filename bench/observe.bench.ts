@@ -34,7 +34,10 @@ function makeHandler(runner: TaskRunner): (request: Request, info: typeof comple
 // One request object per contender, reused: each build keeps a request's tasks on the request.
 const requestOf = new Map<unknown, Request>();
 
-async function requests(handler: (request: Request, info: typeof completed) => Response | Promise<Response>, runner: TaskRunner | undefined): Promise<void> {
+async function requests(
+  handler: (request: Request, info: typeof completed) => Response | Promise<Response>,
+  runner: TaskRunner | undefined,
+): Promise<void> {
   let request = requestOf.get(handler);
   if (request === undefined) requestOf.set(handler, request = new Request("http://localhost/"));
   for (let i = 0; i < BATCH; i++) await store.run({ id: i }, handler, request, completed);
@@ -79,7 +82,11 @@ if (baseline !== undefined) {
 rows.push(["request: wrapped, one task", mid(plainTimes), mid(plainTimes) / mid(floorTimes)]);
 if (baseline !== undefined) {
   const ratios = plainTimes.map((t, i) => t / baselineTimes[i]!).sort((a, b) => a - b);
-  console.log(`${runtime.padEnd(5)} wrapped / BASELINE per round: median ×${mid(ratios).toFixed(3)}, spread ×${ratios[0]!.toFixed(3)}–×${ratios.at(-1)!.toFixed(3)}`);
+  console.log(
+    `${runtime.padEnd(5)} wrapped / BASELINE per round: median ×${mid(ratios).toFixed(3)}, spread ×${ratios[0]!.toFixed(3)}–×${
+      ratios.at(-1)!.toFixed(3)
+    }`,
+  );
 }
 
 const direct: number[] = [];
@@ -99,5 +106,7 @@ rows.push(["context: AsyncResource + runInAsyncScope", mid(captured), mid(captur
 rows.push(["context: AsyncLocalStorage.snapshot() + call", mid(snapshot), mid(snapshot) / mid(direct)]);
 
 for (const [name, ns, ratio] of rows) {
-  console.log(`${runtime.padEnd(5)} ${name.padEnd(48)} ${ns.toFixed(0).padStart(7)} ns${ratio === undefined ? "" : `  ×${ratio.toFixed(2)}`}`);
+  console.log(
+    `${runtime.padEnd(5)} ${name.padEnd(48)} ${ns.toFixed(0).padStart(7)} ns${ratio === undefined ? "" : `  ×${ratio.toFixed(2)}`}`,
+  );
 }

@@ -182,7 +182,10 @@ function _createInstruments(meter: Meter): _Instruments {
     running: meter.createUpDownCounter("background_tasks.running", { ...tasks, description: "Attempts running now." }),
     succeeded: meter.createCounter("background_tasks.succeeded", { ...tasks, description: "Tasks that finished without error." }),
     failed: meter.createCounter("background_tasks.failed", { ...tasks, description: "Tasks that failed after their last attempt." }),
-    retried: meter.createCounter("background_tasks.retried", { ...tasks, description: "Retries scheduled after a failed or timed-out attempt." }),
+    retried: meter.createCounter("background_tasks.retried", {
+      ...tasks,
+      description: "Retries scheduled after a failed or timed-out attempt.",
+    }),
     dropped: meter.createCounter("background_tasks.dropped", { ...tasks, description: "Tasks not accepted because the runner was full." }),
     skipped: meter.createCounter("background_tasks.skipped", { ...tasks, description: "Accepted tasks that were never started." }),
     duration: meter.createHistogram("background_tasks.duration", { unit: "s", description: "How long an attempt ran." }),

@@ -277,7 +277,9 @@ export function createTestClient(
   return {
     tasks,
     async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
-      const request = input instanceof Request ? (init === undefined ? input : new Request(input, init)) : new Request(new URL(input, baseUrl), init);
+      const request = input instanceof Request
+        ? (init === undefined ? input : new Request(input, init))
+        : new Request(new URL(input, baseUrl), init);
       const response = await handler(request);
       const body = response.body === null ? null : await response.arrayBuffer();
       const list = (request as _Registered)[_kTasks];
@@ -300,7 +302,11 @@ function _matches(task: string | TaskFunction): (record: { name: string; fn: Tas
 function _show(args: readonly unknown[]): string {
   return args.map((arg) => {
     try {
-      return typeof arg === "string" ? JSON.stringify(arg) : typeof arg === "function" ? `[function ${arg.name}]` : JSON.stringify(arg) ?? String(arg);
+      return typeof arg === "string"
+        ? JSON.stringify(arg)
+        : typeof arg === "function"
+        ? `[function ${arg.name}]`
+        : JSON.stringify(arg) ?? String(arg);
     } catch {
       return String(arg);
     }
@@ -323,5 +329,6 @@ function _deepEqual(a: unknown, b: unknown): boolean {
   }
   const keys = Object.keys(a);
   const other = b as Record<string, unknown>;
-  return keys.length === Object.keys(other).length && keys.every((key) => key in other && _deepEqual((a as Record<string, unknown>)[key], other[key]));
+  return keys.length === Object.keys(other).length &&
+    keys.every((key) => key in other && _deepEqual((a as Record<string, unknown>)[key], other[key]));
 }

@@ -46,7 +46,9 @@ test("the welcome mail is in the outbox when the request returns", async () => {
   expect(recorded.state).toBe("succeeded");
   expect(recorded.request?.method).toBe("POST");
   const files = await readdir(join(dataDir, "outbox"));
-  const summaries = await Promise.all(files.filter((file) => file.endsWith(".json")).map((file) => readFile(join(dataDir, "outbox", file), "utf8")));
+  const summaries = await Promise.all(
+    files.filter((file) => file.endsWith(".json")).map((file) => readFile(join(dataDir, "outbox", file), "utf8")),
+  );
   expect(summaries.some((text) => text.includes("grace@example.com"))).toBe(true);
 });
 

@@ -56,14 +56,22 @@ describe("trace context of durable tasks", { timeout: 60_000 }, () => {
     const queue = new Queue(queueName, { connection, telemetry: new BullMQOtel({ tracerName: "web" }) });
     const runner = new BullMQTaskRunner({ queue, tasks: [sendWelcomeEmail] });
     const stop = instrumentTasks(runner, { meterProvider: false });
-    const worker = createTaskWorker({ connection, queueName, tasks: [sendWelcomeEmail], telemetry: new BullMQOtel({ tracerName: "worker" }) });
+    const worker = createTaskWorker({
+      connection,
+      queueName,
+      tasks: [sendWelcomeEmail],
+      telemetry: new BullMQOtel({ tracerName: "worker" }),
+    });
     try {
       const handler = withBackgroundTasks((request: Request) => {
         getBackgroundTasks(request).addTask(sendWelcomeEmail, "ada@example.com");
         return new Response("registered");
       }, { runner });
       const requestSpan = provider.getTracer("test").startSpan("POST /register");
-      const response = await context.with(trace.setSpan(context.active(), requestSpan), () => handler(new Request("http://localhost/register", { method: "POST" })));
+      const response = await context.with(
+        trace.setSpan(context.active(), requestSpan),
+        () => handler(new Request("http://localhost/register", { method: "POST" })),
+      );
       assert.equal(await response.text(), "registered");
       requestSpan.end();
       const inWorker = await seen;

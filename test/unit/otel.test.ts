@@ -68,7 +68,10 @@ describe("instrumentTasks", () => {
       return new Response("ok");
     }, { runner });
     const requestSpan = tracer.startSpan("POST /register");
-    const response = await context.with(trace.setSpan(context.active(), requestSpan), () => handler(new Request("http://localhost/register")));
+    const response = await context.with(
+      trace.setSpan(context.active(), requestSpan),
+      () => handler(new Request("http://localhost/register")),
+    );
     requestSpan.end(); // the request's span ends with its response, before the task runs
     await response.text();
     await runner.drain();
@@ -107,11 +110,16 @@ describe("instrumentTasks", () => {
       return new Promise((resolve) => this.signal.addEventListener("abort", resolve));
     });
     await Promise.all([runner.drain(), fast.drain()]);
-    const flaky = (await taskSpans("flaky")).sort((a, b) => Number(a.attributes["background_task.attempt"]) - Number(b.attributes["background_task.attempt"]));
-    assert.deepEqual(flaky.map((span) => [span.attributes["background_task.attempt"], span.attributes["background_task.outcome"], span.status.code]), [
-      [1, "failure", SpanStatusCode.ERROR],
-      [2, "success", SpanStatusCode.UNSET],
-    ]);
+    const flaky = (await taskSpans("flaky")).sort((a, b) =>
+      Number(a.attributes["background_task.attempt"]) - Number(b.attributes["background_task.attempt"])
+    );
+    assert.deepEqual(
+      flaky.map((span) => [span.attributes["background_task.attempt"], span.attributes["background_task.outcome"], span.status.code]),
+      [
+        [1, "failure", SpanStatusCode.ERROR],
+        [2, "success", SpanStatusCode.UNSET],
+      ],
+    );
     assert.equal(flaky[0]!.status.message, "first try fails");
     assert.equal(flaky[0]!.events[0]?.name, "exception");
     assert.equal(flaky[0]!.events[0]?.attributes?.["exception.message"], "first try fails");
@@ -144,7 +152,9 @@ describe("instrumentTasks", () => {
     const name = (value: string) => ({ "background_task.name": value });
     assert.deepEqual(await metric("background_tasks.running"), [{ attributes: name("metricsSlow"), value: 1 }]);
     assert.deepEqual(
-      (await metric("background_tasks.queued")).sort((a, b) => String(a.attributes["background_task.name"]).localeCompare(String(b.attributes["background_task.name"]))),
+      (await metric("background_tasks.queued")).sort((a, b) =>
+        String(a.attributes["background_task.name"]).localeCompare(String(b.attributes["background_task.name"]))
+      ),
       [
         { attributes: name("metricsFails"), value: 1 },
         { attributes: name("metricsOk"), value: 1 },
@@ -153,7 +163,10 @@ describe("instrumentTasks", () => {
     );
     release();
     await runner.drain();
-    assert.deepEqual(await metric("background_tasks.succeeded"), [{ attributes: name("metricsSlow"), value: 1 }, { attributes: name("metricsOk"), value: 1 }]);
+    assert.deepEqual(await metric("background_tasks.succeeded"), [{ attributes: name("metricsSlow"), value: 1 }, {
+      attributes: name("metricsOk"),
+      value: 1,
+    }]);
     assert.deepEqual(await metric("background_tasks.failed"), [{ attributes: name("metricsFails"), value: 1 }]);
     assert.deepEqual(await metric("background_tasks.retried"), [{ attributes: name("metricsFails"), value: 1 }]);
     assert.deepEqual(await metric("background_tasks.dropped"), [{ attributes: name("metricsDropped"), value: 1 }]);

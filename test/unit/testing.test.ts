@@ -20,7 +20,12 @@ describe("recordTasks", () => {
     }, { runner });
     const response = await handler(new Request("http://localhost/users", { method: "POST" }));
     assert.deepEqual(tasks.added.map(({ name, args, request, state }) => ({ name, args, request, state })), [
-      { name: "send-welcome-email", args: ["ada@example.com", "ada"], request: { method: "POST", url: "http://localhost/users" }, state: "added" },
+      {
+        name: "send-welcome-email",
+        args: ["ada@example.com", "ada"],
+        request: { method: "POST", url: "http://localhost/users" },
+        state: "added",
+      },
       { name: "writeLog", args: ["registered ada"], request: { method: "POST", url: "http://localhost/users" }, state: "added" },
     ]);
     tasks.expectTask(sendWelcomeEmail).toHaveBeenAddedWith("ada@example.com", "ada");
@@ -37,9 +42,13 @@ describe("recordTasks", () => {
     const tasks = recordTasks(runner);
     runner.addTask(sendWelcomeEmail, "bob@example.com", "bob");
     assert.throws(() => tasks.expectTask(sendWelcomeEmail).toHaveBeenAddedWith("ada@example.com", "ada"), {
-      message: 'expected task "send-welcome-email" to have been added with ("ada@example.com", "ada"); added: send-welcome-email("bob@example.com", "bob")',
+      message:
+        'expected task "send-welcome-email" to have been added with ("ada@example.com", "ada"); added: send-welcome-email("bob@example.com", "bob")',
     });
-    assert.throws(() => tasks.expectTask("writeLog").toHaveBeenAdded(), /expected task "writeLog" to have been added; added: send-welcome-email/);
+    assert.throws(
+      () => tasks.expectTask("writeLog").toHaveBeenAdded(),
+      /expected task "writeLog" to have been added; added: send-welcome-email/,
+    );
     assert.throws(() => tasks.expectTask(sendWelcomeEmail).toHaveBeenAddedTimes(2), /added 2 time\(s\), got 1/);
     assert.throws(() => tasks.expectTask(sendWelcomeEmail).notToHaveBeenAdded(), /not to have been added/);
     tasks.stop();
