@@ -230,6 +230,27 @@ describe("durable tasks on BullMQ", { timeout: 120_000 }, () => {
     await waitFor("the job to complete", async () => (await queue.getJobCounts("completed")).completed === 1);
   });
 
+  it("stops an attempt whose worker lost the lock (its event loop was blocked) once another worker took the job", async () => {
+    const { queueName, recordDir, env } = scope("lostlock");
+    const workerEnv = { ...env, CONCURRENCY: "1", LOCK_DURATION: "1000", STALLED_INTERVAL: "500" };
+    const [web, first, second] = await Promise.all([startWeb(env), startWorker(workerEnv), startWorker(workerEnv)]);
+    for (const child of [web, first, second]) track(child);
+    const queue = inspectQueue(redis.url, queueName);
+    cleanups.push(() => queue.close());
+
+    assert.equal(await (await fetch(`${web.url}/block/b1?ms=3000`)).text(), "ok");
+    const records = await waitFor("the blocked attempt to end", () => {
+      const all = readRecords(recordDir);
+      return all.some((r) => r.attempt === 1 && (r.kind === "aborted" || r.kind === "done")) && all;
+    }, 20_000);
+    const blocked = records.filter((r) => r.attempt === 1);
+    const takeover = records.filter((r) => r.attempt === 2);
+    assert.deepEqual(takeover.map((r) => r.kind), ["start", "done"], "another worker took the job over while the first was blocked, and finished it");
+    assert.notEqual(takeover[0]!.pid, blocked[0]!.pid);
+    assert.deepEqual(blocked.map((r) => r.kind), ["start", "aborted"], "the blocked attempt was told to stop when its lock renewal failed");
+    await waitFor("the job to be completed once", async () => (await queue.getJobCounts("completed")).completed === 1);
+  });
+
   it("stores the same work once: a key derived by defineTask or given with withIdempotencyKey is the job id", async () => {
     const { queueName, recordDir, env } = scope("keys");
     const [web, worker] = await Promise.all([startWeb(env), startWorker(env)]);
