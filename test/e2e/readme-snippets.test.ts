@@ -13,7 +13,7 @@ const blocks = [...readFileSync(join(root, "README.md"), "utf8").matchAll(/^```t
 const isDeno = (code: string): boolean => /\bDeno\./.test(code);
 // A block whose first line is `// name.ts` is that module, imported by other blocks as "./name.ts".
 const files = blocks.map((code, i) => ({
-  name: /^\/\/ ([\w-]+\.ts)\n/.exec(code)?.[1] ?? `block-${String(i + 1).padStart(2, "0")}.ts`,
+  name: /^\/\/ ([\w-]+\.ts)\b/.exec(code)?.[1] ?? `block-${String(i + 1).padStart(2, "0")}.ts`,
   code,
   deno: isDeno(code),
 }));
