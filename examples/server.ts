@@ -21,7 +21,10 @@ import { uploadsDir } from "./app/uploads/uploadJobs.ts";
 import { BullMQTaskRunner } from "@background/tasks/bullmq";
 import { watchForWorkers } from "./app/workerWatch.ts";
 import { resendSpooledMail, spoolDir, spoolUnsentMail } from "./app/mail/mailSpool.ts";
+import { startTelemetry } from "./app/telemetry.ts";
 
+// Only when OTEL_* variables ask for it (docs/example-server.md): the SDK is not loaded otherwise.
+const otel = await startTelemetry(runner);
 await mkdir(uploadsDir, { recursive: true });
 // Half-received uploads of a previous run are of no use.
 for (const name of await readdir(uploadsDir)) if (name.endsWith(".part")) await rm(join(uploadsDir, name), { force: true });
@@ -42,6 +45,7 @@ exitGracefullyOnSignals({
       for (const mail of spooled) console.log(`  - ${mail}`);
     }
     await notificationLog.close();
+    await otel?.shutdown();
   },
 });
 
@@ -52,6 +56,10 @@ console.log(`  Swagger UI: ${url}/swagger   data: ${config.dataDir}   ${
     ? `mail and log: durable, Redis ${maskUrl(process.env.REDIS_URL!)} queue "${runner.queue.name}" (run by bun run examples/worker.ts)`
     : `mail: ${mailDelivery === "smtp" ? "SMTP_URL" : `local outbox (${url}/outbox)`}`
 }`);
+
+if (otel !== undefined) {
+  console.log(`  OpenTelemetry: traces ${otel.traces.join(", ") || "off"}; metrics ${otel.metrics ? `${url}/metrics (SDK)` : "off"}`);
+}
 
 // Mail spooled at the last shutdown deadline goes out now.
 const resent = runner instanceof BullMQTaskRunner ? 0 : await resendSpooledMail(runner);

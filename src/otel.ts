@@ -175,8 +175,12 @@ function _nameAttributes(name: string): Attributes {
   return { "background_task.name": name };
 }
 
+// Seconds, from a millisecond to a minute (the API's default buckets suit milliseconds).
+const _SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
 function _createInstruments(meter: Meter): _Instruments {
   const tasks = { unit: "{task}" };
+  const seconds = { unit: "s", advice: { explicitBucketBoundaries: _SECONDS } };
   return {
     queued: meter.createUpDownCounter("background_tasks.queued", { ...tasks, description: "Tasks ready to run, waiting for a free slot." }),
     running: meter.createUpDownCounter("background_tasks.running", { ...tasks, description: "Attempts running now." }),
@@ -188,9 +192,9 @@ function _createInstruments(meter: Meter): _Instruments {
     }),
     dropped: meter.createCounter("background_tasks.dropped", { ...tasks, description: "Tasks not accepted because the runner was full." }),
     skipped: meter.createCounter("background_tasks.skipped", { ...tasks, description: "Accepted tasks that were never started." }),
-    duration: meter.createHistogram("background_tasks.duration", { unit: "s", description: "How long an attempt ran." }),
+    duration: meter.createHistogram("background_tasks.duration", { ...seconds, description: "How long an attempt ran." }),
     queueWait: meter.createHistogram("background_tasks.queue_wait", {
-      unit: "s",
+      ...seconds,
       description: "How long an attempt waited in the run queue (after its response was sent, or its retry delay).",
     }),
   };

@@ -9,6 +9,8 @@ import { outboxRoutes } from "./routes/outbox.ts";
 import { taskRoutes } from "./routes/tasks.ts";
 import { uploadRoutes } from "./routes/uploads.ts";
 import { userRoutes } from "./routes/users.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
+import { telemetry } from "./telemetry.ts";
 
 export function createApp() {
   return new Elysia({
@@ -17,6 +19,7 @@ export function createApp() {
     serve: { maxRequestBodySize: Number.MAX_SAFE_INTEGER },
   })
     .use(connectionCloseWhenStopping)
+    .use(telemetry()?.requestSpans ?? new Elysia({ name: "request-spans" }))
     .use(jsonErrors)
     .use(apiDocs({
       title: "Background tasks example",
@@ -36,6 +39,7 @@ export function createApp() {
     .use(uploadRoutes)
     .use(outboxRoutes)
     .use(taskRoutes)
+    .use(metricsRoutes)
     .use(adminRoutes)
     .get("/", ({ redirect }) => redirect("/swagger"), { detail: { hide: true } });
 }
