@@ -6,7 +6,7 @@
  * @module
  */
 import type { AcceptedTask } from "./types.ts";
-import type { TaskRunner } from "./TaskRunner.ts";
+import { _runnerCore, type TaskRunner } from "./TaskRunner.ts";
 import { type _AsyncContext, _runInContext } from "./_asyncContext.ts";
 
 /** One observer of a runner's tasks. Every method is optional and must not throw. */
@@ -22,22 +22,17 @@ export interface _TaskObserver {
   attempt?(task: AcceptedTask, attempt: () => unknown): unknown;
 }
 
-/** The part of a runner that carries observers. */
-interface _Observed {
-  _observers: readonly _TaskObserver[] | undefined;
-}
-
 /**
  * Adds an observer to `runner`.
  *
  * @returns a function that removes it
  */
 export function _observe(runner: TaskRunner, observer: _TaskObserver): () => void {
-  const target = runner as unknown as _Observed;
-  target._observers = [...(target._observers ?? []), observer];
+  const core = _runnerCore(runner);
+  core.observers = [...(core.observers ?? []), observer];
   return () => {
-    const rest = (target._observers ?? []).filter((entry) => entry !== observer);
-    target._observers = rest.length === 0 ? undefined : rest;
+    const rest = (core.observers ?? []).filter((entry) => entry !== observer);
+    core.observers = rest.length === 0 ? undefined : rest;
   };
 }
 
@@ -76,12 +71,12 @@ interface _Attempt<R> {
  */
 export function _invokeTask<R>(
   observers: readonly _TaskObserver[] | undefined,
-  task: AcceptedTask & { readonly _context: _AsyncContext | undefined },
+  task: AcceptedTask & { readonly asyncContext: _AsyncContext | undefined },
   invoke: (this: R, task: AcceptedTask) => unknown,
   runner: R,
 ): unknown {
-  if (observers === undefined) return _runInContext(task._context, invoke, runner, task);
-  return _runInContext(task._context, _observedAttempt, { observers, invoke, runner } as _Attempt<R>, task);
+  if (observers === undefined) return _runInContext(task.asyncContext, invoke, runner, task);
+  return _runInContext(task.asyncContext, _observedAttempt, { observers, invoke, runner } as _Attempt<R>, task);
 }
 
 function _observedAttempt<R>(this: _Attempt<R>, task: AcceptedTask): unknown {

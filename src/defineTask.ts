@@ -3,7 +3,6 @@ import { _checkSettings } from "./_settings.ts";
 import { _checkOptions, _TASK_SETTINGS } from "./_options.ts";
 
 const kDefinition: unique symbol = Symbol.for("@background/tasks.definition");
-const kTarget: unique symbol = Symbol("@background/tasks.target");
 
 /** The name and settings `defineTask` attached to a function. */
 export interface TaskDefinition {
@@ -49,7 +48,6 @@ export function defineTask<F extends TaskFunction>(name: string, fn: F, settings
   };
   Object.defineProperty(defined, "name", { value: name });
   Object.defineProperty(defined, kDefinition, { value: Object.freeze({ name, settings: Object.freeze({ ...settings }) }) });
-  Object.defineProperty(defined, kTarget, { value: fn });
   return defined as unknown as F;
 }
 
@@ -70,9 +68,4 @@ export function defineTask<F extends TaskFunction>(name: string, fn: F, settings
  */
 export function taskDefinition(fn: TaskFunction): TaskDefinition | undefined {
   return (fn as { [kDefinition]?: TaskDefinition })[kDefinition];
-}
-
-/** The function to call for a task: what `defineTask` wrapped (saving a call and an array), or `fn` itself. @internal */
-export function _taskTarget(fn: TaskFunction): TaskFunction {
-  return (fn as { [kTarget]?: TaskFunction })[kTarget] ?? fn;
 }

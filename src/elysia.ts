@@ -23,15 +23,13 @@
  */
 import { Elysia } from "elysia";
 import type { BackgroundTasksOptions, RequestAddressServer, TaskRunnerOptions } from "./types.ts";
-import { _withPolicy, BackgroundTasks, type BackgroundTasksInit, defaultTaskRunner } from "./BackgroundTasks.ts";
+import { BackgroundTasks, defaultTaskRunner } from "./BackgroundTasks.ts";
 import { TaskRunner } from "./TaskRunner.ts";
 import { TaskQueueFullError } from "./errors.ts";
-import { _afterResponse } from "./runAfterResponse.ts";
 import { getBackgroundTasks } from "./getBackgroundTasks.ts";
+import { _HandOver, _queueFullResponse } from "./handOver.ts";
 import { _kTasks, type _Registered } from "./_registry.ts";
-import { _isResponse } from "./_isResponse.ts";
 import { _checkOptions, _POLICY_OPTIONS } from "./_options.ts";
-import { _reportStoreFailure } from "./_storeFailures.ts";
 
 /**
  * Options of the {@link backgroundTasks} plugin: the runner (or its options)
@@ -94,16 +92,14 @@ export type BackgroundTasksPlugin = Elysia<"", {
 /** The plugin's name in Elysia's dependency list; with `seed`, repeated `.use()` is skipped. */
 const PLUGIN_NAME = "@background/tasks/elysia";
 
+/** Marks a request whose handler failed, as the plugin's error hook saw it. */
+const kFailed: unique symbol = Symbol("@background/tasks.elysiaFailed");
+/** The Bun server the request came in on, set by the plugin's `derive`. */
+const kServer: unique symbol = Symbol("@background/tasks.elysiaServer");
+type _Marked = Request & { [kFailed]?: true; [kServer]?: RequestAddressServer };
+
 const runnerIds = new WeakMap<TaskRunner, number>();
 let lastRunnerId = 0;
-let warnedUnwrapped = false;
-// Bun servers of started apps, by the app's store. The context's `store` costs nothing to read; its
-// `server` does: a hook that reads it makes Elysia define a getter on every request's context
-// (about a tenth of a small route's time).
-const serverByStore = new WeakMap<object, RequestAddressServer>();
-// One app usually serves every request: its answer is kept, so most requests skip the WeakMap.
-let lastStore: unknown;
-let lastStoreServer: RequestAddressServer | undefined;
 
 /**
  * The Elysia plugin: adds `backgroundTasks` to the context of every route
@@ -150,130 +146,62 @@ export function backgroundTasks(options: TaskRunner | ElysiaBackgroundTasksOptio
     : settings.runner instanceof TaskRunner
     ? settings.runner
     : new TaskRunner(settings.runner);
-  // Checked here once, not on every request.
-  const init = _withPolicy({ runner, order: settings.order, stopOnError: settings.stopOnError, runOnAbort: settings.runOnAbort });
-  const runOnHandlerError = settings.runOnHandlerError ?? true;
+  const { order, stopOnError, runOnAbort, runOnHandlerError = true } = settings;
+  const handOver = new _HandOver({
+    init: Object.freeze({ runner, order, stopOnError, runOnAbort }),
+    runOnHandlerError,
+    handlerFailed: (request) => (request as _Marked)[kFailed] === true,
+  });
+  const platformOf = (request: Request): readonly unknown[] => {
+    const server = (request as _Marked)[kServer];
+    return server === undefined ? [] : [server];
+  };
 
   let runnerId = runnerIds.get(runner);
   if (runnerId === undefined) runnerIds.set(runner, runnerId = ++lastRunnerId);
-  const seed = { runner: runnerId, order: init.order, stopOnError: init.stopOnError, runOnAbort: init.runOnAbort, runOnHandlerError };
+  const seed = { runner: runnerId, order, stopOnError, runOnAbort, runOnHandlerError };
 
-  // Elysia calls the higher-order function with its handler on every request; the wrapper is made
-  // once per handler and kept on it (a property read is cheaper than a WeakMap lookup).
-  const kWrapped = Symbol("@background/tasks.elysiaWrapped");
-  type Handle = ((request: Request) => unknown) & { [kWrapped]?: (request: Request) => unknown };
-  const wrapHandler = (handle: Handle): (request: Request) => unknown => {
-    const wrapped = handle[kWrapped];
-    return wrapped !== undefined ? wrapped : _wrap(handle, kWrapped, init, runOnHandlerError);
+  // Bun servers of started apps, by the app's store. The context's `store` costs nothing to read; its
+  // `server` does: a hook that reads it makes Elysia define a getter on every request's context.
+  const serverByStore = new WeakMap<object, RequestAddressServer>();
+
+  // Elysia calls the higher-order function with its handler on every request: the wrapper is made
+  // once per handler and kept.
+  const wrapped = new WeakMap<(request: Request) => unknown, (request: Request) => unknown>();
+  const wrapHandler = (handle: (request: Request) => unknown): (request: Request) => unknown => {
+    let wrapper = wrapped.get(handle);
+    if (wrapper === undefined) {
+      wrapper = (request: Request): unknown => handOver.run(request, platformOf, () => handle(request));
+      wrapped.set(handle, wrapper);
+    }
+    return wrapper;
   };
 
   return new Elysia({ name: PLUGIN_NAME, seed })
-    .onStart((app) => _recordServer(app.store, app.server))
+    .onStart((app) => _recordServer(serverByStore, app.store, app.server))
     .wrap(wrapHandler)
     .onError({ as: "global" }, ({ request, error }) => {
-      const tasks = (request as _Registered)[_kTasks];
-      if (tasks instanceof BackgroundTasks) tasks._failed = true;
-      if (error instanceof TaskQueueFullError) {
-        return Response.json(
-          { error: "Service Unavailable", message: "Too much background work is pending. Try again shortly." },
-          { status: 503, headers: { "retry-after": "1" } },
-        );
-      }
+      (request as _Marked)[kFailed] = true;
+      if (error instanceof TaskQueueFullError) return _queueFullResponse();
     })
     // The list is set on the context itself: returning it in an object costs Elysia an
     // Object.assign per request. Only `request` and `store` are read (see serverByStore).
     .derive({ as: "global" }, (context) => {
-      (context as { backgroundTasks?: BackgroundTasks }).backgroundTasks = _tasksOf(context.request, context.store, init);
+      const request = context.request as _Marked;
+      const store = context.store as object;
+      const server = serverByStore.get(store);
+      if (server !== undefined) request[kServer] = server;
+      const unwrapped = (request as _Registered)[_kTasks] === undefined;
+      if (unwrapped) (request as _Registered)[_kTasks] = handOver.init;
+      const tasks = getBackgroundTasks(request);
+      (context as { backgroundTasks?: BackgroundTasks }).backgroundTasks = tasks;
+      if (unwrapped) _startUnwrapped(handOver, tasks, request, server);
       return undefined as unknown as BackgroundTasksContext;
     }) as unknown as BackgroundTasksPlugin; // the 503 answer stays out of every route's response types
 }
 
-// The closures below are made in functions of their own: a function whose variables a closure
-// captures allocates a scope on every call, on JSC even when the closure is not made.
-
-/** The handler wrapped to own its request's tasks, kept on the handler under `key`. */
-function _wrap(
-  handle: (request: Request) => unknown,
-  key: symbol,
-  init: BackgroundTasksInit,
-  runOnHandlerError: boolean,
-): (request: Request) => unknown {
-  const wrapped = (request: Request): unknown => _runWrapped(handle, request, init, runOnHandlerError);
-  if (Object.isExtensible(handle)) Object.defineProperty(handle, key, { value: wrapped });
-  return wrapped;
-}
-
-function _runWrapped(handle: (request: Request) => unknown, request: Request, init: BackgroundTasksInit, runOnHandlerError: boolean): unknown {
-  const registered = request as _Registered;
-  // An outer wrapper (withBackgroundTasks(app.fetch), or the plugin on an outer app) owns them.
-  if (registered[_kTasks] !== undefined) return handle(request);
-  const tasks = new BackgroundTasks(init, request);
-  registered[_kTasks] = tasks;
-  let result: unknown;
-  try {
-    result = handle(request);
-  } catch (error) {
-    _handOver(tasks, request, undefined, true, runOnHandlerError);
-    throw error;
-  }
-  return result instanceof Promise
-    ? _handOverLater(result, tasks, request, runOnHandlerError)
-    : _handOver(tasks, request, result, false, runOnHandlerError);
-}
-
-function _handOverLater(result: Promise<unknown>, tasks: BackgroundTasks, request: Request, runOnHandlerError: boolean): Promise<unknown> {
-  return result.then(
-    (response: unknown) => _handOver(tasks, request, response, false, runOnHandlerError),
-    (error: unknown) => {
-      _handOver(tasks, request, undefined, true, runOnHandlerError);
-      throw error;
-    },
-  );
-}
-
-/** The request's list: made by the plugin's wrapper, by getBackgroundTasks under an outer `withBackgroundTasks`, or here. */
-function _tasksOf(request: Request, store: unknown, init: BackgroundTasksInit): BackgroundTasks {
-  const value = (request as _Registered)[_kTasks];
-  if (value instanceof BackgroundTasks) {
-    value._server = _serverOf(store);
-    return value;
-  }
-  // withBackgroundTasks(app.fetch) owns them (it stores its options until a list is needed).
-  if (value !== undefined) return getBackgroundTasks(request);
-  // No wrapper ran: Elysia's dynamic mode (aot: false).
-  const tasks = new BackgroundTasks(init, request);
-  (request as _Registered)[_kTasks] = tasks;
-  _startUnwrapped(tasks, request, _serverOf(store));
-  return tasks;
-}
-
-function _handOver(tasks: BackgroundTasks, request: Request, response: unknown, threw: boolean, runOnHandlerError: boolean): unknown {
-  if ((threw || tasks._failed) && !runOnHandlerError) {
-    tasks.skip();
-    return response;
-  }
-  if (tasks.size === 0 || !_isResponse(response)) {
-    tasks.start();
-    return response;
-  }
-  const stored = tasks.stored();
-  return stored === undefined ? _afterResponse(tasks, response, request, tasks._server) : _handOverStored(stored, tasks, response, request);
-}
-
-/** Answers once the runner has stored the request's tasks, or 503 if it could not. */
-function _handOverStored(stored: Promise<void>, tasks: BackgroundTasks, response: Response, request: Request): Promise<Response> {
-  return stored.then(() => _afterResponse(tasks, response, request, tasks._server), (error: unknown) => {
-      tasks.skip();
-      _reportStoreFailure(error);
-      return Response.json(
-        { error: "Service Unavailable", message: "The background work for this request could not be queued. Try again later." },
-        { status: 503, headers: { "retry-after": "5" } },
-      );
-    });
-}
-
 /** Keeps a started app's server if it is Bun's: adapters that only imitate `requestIP` throw. */
-function _recordServer(store: unknown, server: unknown): void {
+function _recordServer(serverByStore: WeakMap<object, RequestAddressServer>, store: unknown, server: unknown): void {
   if (store === null || typeof store !== "object") return;
   if (server === null || typeof server !== "object" || typeof (server as RequestAddressServer).requestIP !== "function") return;
   try {
@@ -282,28 +210,18 @@ function _recordServer(store: unknown, server: unknown): void {
     return;
   }
   serverByStore.set(store, server as RequestAddressServer);
-  lastStore = undefined;
 }
 
-/** The Bun server the app with this store was started on, if any. */
-function _serverOf(store: unknown): RequestAddressServer | undefined {
-  if (store === lastStore) return lastStoreServer;
-  lastStore = store;
-  return lastStoreServer = store !== null && typeof store === "object" ? serverByStore.get(store) : undefined;
-}
+let warnedUnwrapped = false;
 
 /** Elysia's dynamic mode (`aot: false`) calls no higher-order function: only Bun's server can tell then. */
-function _startUnwrapped(tasks: BackgroundTasks, request: Request, bun: RequestAddressServer | undefined): void {
-  if (bun !== undefined) {
-    _afterResponse(tasks, new Response(null), request, bun);
-    return;
-  }
-  if (!warnedUnwrapped) {
+function _startUnwrapped(handOver: _HandOver, tasks: BackgroundTasks, request: Request, bun: RequestAddressServer | undefined): void {
+  if (bun === undefined && !warnedUnwrapped) {
     warnedUnwrapped = true;
     console.warn(
       "[background-tasks] Elysia runs without its compiled handler (aot: false), so the plugin cannot see the " +
         "response; tasks start on the next macrotask. Keep aot enabled (the default) to start them after the body is sent.",
     );
   }
-  _afterResponse(tasks, new Response(null), request);
+  handOver.watch(tasks, new Response(null), request, bun === undefined ? [] : [bun]);
 }

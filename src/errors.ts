@@ -25,11 +25,16 @@
  * ```
  */
 export class TaskQueueFullError extends Error {
+  /** Always `"TaskQueueFullError"`. */
   override readonly name = "TaskQueueFullError";
   /** The runner's `maxPending`. */
   readonly maxPending: number;
 
-  /** @param maxPending the bound that was reached */
+  /**
+   * Made by the runner; you catch it rather than make it.
+   *
+   * @param maxPending the bound that was reached
+   */
   constructor(maxPending: number) {
     super(
       `The task runner already holds ${maxPending} pending tasks (maxPending). ` +
@@ -41,11 +46,14 @@ export class TaskQueueFullError extends Error {
 
 /** The reason a task's `signal` is aborted with, and the error reported, when an attempt runs past its timeout. */
 export class TaskTimeoutError extends Error {
+  /** Always `"TaskTimeoutError"`. */
   override readonly name = "TaskTimeoutError";
   /** The timeout that passed, in milliseconds. */
   readonly timeoutMs: number;
 
   /**
+   * Made by the runner when an attempt runs past its timeout.
+   *
    * @param taskName the task that timed out
    * @param timeoutMs its timeout
    */
@@ -57,9 +65,14 @@ export class TaskTimeoutError extends Error {
 
 /** The reason running tasks' signals are aborted with when a `drain()` deadline passes. */
 export class DrainTimeoutError extends Error {
+  /** Always `"DrainTimeoutError"`. */
   override readonly name = "DrainTimeoutError";
 
-  /** @param timeoutMs the drain deadline */
+  /**
+   * Made by `drain()` when its deadline passes.
+   *
+   * @param timeoutMs the drain deadline
+   */
   constructor(timeoutMs: number) {
     super(`drain() gave up after ${timeoutMs} ms; unfinished tasks were aborted.`);
   }

@@ -247,26 +247,48 @@ export interface BackgroundTasksOptions {
   readonly runOnHandlerError?: boolean;
 }
 
+/**
+ * How to read Deno's `request.signal` once `info.completed` resolved, to
+ * tell whether the client left (`responseAborted`). Deno's legacy abort
+ * behaviour (its default in Deno 2) aborts the signal after every response,
+ * so there it says nothing; with `--unstable-no-legacy-abort` it aborts
+ * only when the client left.
+ *
+ * - `"auto"`: learn it, per wrapped handler. One live signal after a
+ *   completed response proves the flag is on; 32 aborted signals in a row
+ *   (and no live one) make it presume legacy and read only one signal in
+ *   64, until a live one proves the flag is on after all.
+ * - `"reliable"`: always read it (Deno runs with `--unstable-no-legacy-abort`).
+ * - `"legacy"`: never read it; `responseAborted` stays `false` on Deno.
+ */
+export type DenoAbortSignal = "auto" | "reliable" | "legacy";
+
 /** Deno's `ServeHandlerInfo`: `completed` settles once the response has been sent. */
 export interface CompletionInfo {
+  /** Settles once the response has been sent (or could not be). */
   readonly completed: PromiseLike<unknown>;
 }
 
 /** A Node `http.ServerResponse`, reached through a Fetch adapter. */
 export interface NodeResponseLike {
+  /** The whole response has been handed to the operating system. */
   readonly writableFinished: boolean;
   /** Node ≥ 18: the response was closed (finished, or cut off). */
   readonly closed?: boolean;
+  /** The response's socket was destroyed. */
   readonly destroyed?: boolean;
+  /** Listens once for the response's `close` event. */
   once(event: "close", listener: () => void): unknown;
 }
 
 /** A server that can tell whether a request is still attached to its connection (Bun's `Server`). */
 export interface RequestAddressServer {
+  /** The client's address, or `null` once the request is detached from its connection. */
   requestIP(request: Request): unknown;
 }
 
 /** Workers' and Vercel's `ExecutionContext`: keeps the isolate alive until the promise settles. */
 export interface WaitUntilContext {
+  /** Keeps the isolate alive until `promise` settles. */
   waitUntil(promise: Promise<unknown>): void;
 }
