@@ -32,11 +32,14 @@
 import { type ConnectionOptions, type Job, type JobsOptions, Queue, UnrecoverableError, Worker, type WorkerOptions } from "bullmq";
 import type { AcceptedTask, DrainResult, TaskContext, TaskErrorInfo, TaskFunction, TaskRequestInfo, TaskRunnerOptions } from "./types.ts";
 import { TaskRunner } from "./TaskRunner.ts";
-import { taskDefinition } from "./defineTask.ts";
+import { type TaskDefinition, taskDefinition } from "./defineTask.ts";
 import { idempotencyKeyOf } from "./idempotencyKey.ts";
 import { TaskTimeoutError } from "./errors.ts";
 import { _checkTimeout, _MAX_TIMER_MS } from "./_settings.ts";
 import { _checkOptions, type _OptionKeys, _RUNNER_OPTIONS } from "./_options.ts";
+import { _TaskContext } from "./runner/TaskContext.ts";
+import { _KindLimiter, _ownLimit } from "./runner/limiter.ts";
+import { _timeoutOf, _withinTimeout } from "./runner/attempt.ts";
 
 /** The queue name used when none is given. */
 export const DEFAULT_QUEUE_NAME = "background-tasks";
@@ -123,11 +126,32 @@ export interface DurableTaskContext extends TaskContext {
   readonly idempotencyKey: string | undefined;
 }
 
+/** A worker's task context: the shared one plus the job's id (its idempotency key comes from the source). */
+class _DurableContext extends _TaskContext implements DurableTaskContext {
+  readonly #jobId: string | undefined;
+
+  constructor(source: ConstructorParameters<typeof _TaskContext>[0], attempt: number, signal: AbortSignal, jobId: string | undefined) {
+    super(source, attempt, signal);
+    this.#jobId = jobId;
+  }
+
+  get jobId(): string | undefined {
+    return this.#jobId;
+  }
+
+  override toJSON(): ReturnType<_TaskContext["toJSON"]> & { jobId: string | undefined } {
+    return { ...super.toJSON(), jobId: this.jobId };
+  }
+}
+
 /** Why a task could not be stored: Redis was down or too slow. The request answers 503 (or runs the task in-process). */
 export class QueueUnavailableError extends Error {
+  /** Always `"QueueUnavailableError"`. */
   override readonly name = "QueueUnavailableError";
 
   /**
+   * Made by the runner when Redis cannot store a task.
+   *
    * @param message what failed
    * @param options the underlying error as `cause`
    */
@@ -214,7 +238,11 @@ export class BullMQTaskRunner extends TaskRunner {
   /** Why Redis cannot be reached, from the connection's last error until it is ready again. */
   #outage: { readonly error: Error; readonly since: number } | undefined;
 
-  /** @param options the connection or queue, the known tasks, and what to do when Redis is down */
+  /**
+   * Makes the runner and, unless `queue` is given, its BullMQ queue.
+   *
+   * @param options the connection or queue, the known tasks, and what to do when Redis is down
+   */
   constructor(options: BullMQTaskRunnerOptions) {
     _checkOptions("BullMQTaskRunner", options, _RUNNER_OPTIONS, _BULLMQ_RUNNER_OPTIONS);
     super(options);
@@ -520,12 +548,12 @@ export interface TaskWorkerOptions extends Omit<WorkerOptions, "connection" | "l
  */
 export function createTaskWorker(options: TaskWorkerOptions): Worker {
   _checkOptions("createTaskWorker", options, _TASK_WORKER_OPTIONS, _BULLMQ_WORKER_OPTIONS);
-  const { queueName = DEFAULT_QUEUE_NAME, tasks, timeoutMs, onError, ...workerOptions } = options;
-  if (timeoutMs !== undefined) _checkTimeout("createTaskWorker", "timeoutMs", timeoutMs);
+  const { queueName = DEFAULT_QUEUE_NAME, tasks, timeoutMs: workerTimeoutMs, onError, ...workerOptions } = options;
+  if (workerTimeoutMs !== undefined) _checkTimeout("createTaskWorker", "timeoutMs", workerTimeoutMs);
   const takeover = _takeover(options);
   const byName = _definedNames("createTaskWorker", tasks);
   // Tasks with their own `concurrency`: jobs past it wait here (each holding one of the worker's slots).
-  const places = new Map<TaskFunction, { running: number; readonly waiting: (() => void)[] }>();
+  const limiter = new _KindLimiter<TaskDefinition, () => void>();
   // The running attempts' controllers, to stop an attempt whose lock was lost (another worker may take the job).
   const running = new Map<string, AbortController>();
 
@@ -541,51 +569,33 @@ export function createTaskWorker(options: TaskWorkerOptions): Worker {
     const controller = new AbortController();
     const onCancel = (): void => controller.abort(cancel?.reason);
     cancel?.addEventListener("abort", onCancel, { once: true });
-    const context: DurableTaskContext = {
-      name: job.name,
-      attempt: Math.max(job.attemptsStarted, job.attemptsMade + 1),
-      signal: controller.signal,
-      request: data.request,
-      responseAborted: data.responseAborted === true,
-      jobId: job.id,
-      idempotencyKey: typeof data.key === "string" ? data.key : job.id,
-    };
+    const context = new _DurableContext(
+      {
+        name: job.name,
+        request: data.request,
+        responseAborted: data.responseAborted === true,
+        idempotencyKey: typeof data.key === "string" ? data.key : job.id,
+      },
+      Math.max(job.attemptsStarted, job.attemptsMade + 1),
+      controller.signal,
+      job.id,
+    );
     if (job.id !== undefined) running.set(job.id, controller);
-    const ownConcurrency = taskDefinition(fn)?.settings.concurrency;
-    let place: { running: number; readonly waiting: (() => void)[] } | undefined;
-    if (ownConcurrency !== undefined && ownConcurrency !== Infinity) {
-      place = places.get(fn);
-      if (place === undefined) places.set(fn, place = { running: 0, waiting: [] });
-      if (place.running < ownConcurrency) place.running++;
-      else await new Promise<void>((resolve) => place!.waiting.push(resolve)); // the place is handed over
+    const definition = taskDefinition(fn);
+    const limit = _ownLimit(definition?.settings.concurrency);
+    if (limit !== undefined) {
+      await new Promise<void>((resolve) => {
+        if (limiter.acquire(definition!, limit, resolve)) resolve(); // else the place is handed over later
+      });
     }
-    const limit = taskDefinition(fn)?.settings.timeoutMs ?? timeoutMs;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeoutMs = _timeoutOf(fn, workerTimeoutMs);
     try {
       const run = Promise.resolve().then(() => fn.apply(context, Array.isArray(data.args) ? data.args : []));
-      if (limit === undefined || limit === Infinity) {
-        await run;
-        return;
-      }
-      await Promise.race([
-        run,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            const error = new TaskTimeoutError(job.name, limit);
-            controller.abort(error);
-            reject(error);
-          }, limit);
-        }),
-      ]);
+      await _withinTimeout(run, timeoutMs, () => new TaskTimeoutError(job.name, timeoutMs!), (error) => controller.abort(error));
     } finally {
-      if (timer !== undefined) clearTimeout(timer);
       if (job.id !== undefined && running.get(job.id) === controller) running.delete(job.id);
       cancel?.removeEventListener("abort", onCancel);
-      if (place !== undefined) {
-        const next = place.waiting.shift();
-        if (next !== undefined) next();
-        else place.running--;
-      }
+      if (limit !== undefined) limiter.release(definition!)?.();
     }
   }, { ...workerOptions, ...takeover, connection: options.connection });
 
