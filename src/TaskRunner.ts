@@ -16,7 +16,7 @@ import { _Task } from "./runner/_task.ts";
 import { _abortContext, _TaskContext } from "./runner/TaskContext.ts";
 import { _Queue } from "./runner/queue.ts";
 import { _KindLimiter, _ownLimit } from "./runner/limiter.ts";
-import { _nextRetryDelay, type _RetryDelay, _retriesOf, _retryDelayOf, _timeoutOf, _withinTimeout } from "./runner/attempt.ts";
+import { _nextRetryDelay, _retriesOf, type _RetryDelay, _retryDelayOf, _timeoutOf, _withinTimeout } from "./runner/attempt.ts";
 import { _Events, _reportFailure, type TaskEventInfo, type TaskRunnerEvents } from "./runner/events.ts";
 import { _checkOptions, _RUNNER_OPTIONS } from "./_options.ts";
 import { _invokeTask, _observeAdded, _observeQueued, type _TaskObserver } from "./_observers.ts";
@@ -259,14 +259,7 @@ export class TaskRunner {
     if (timeoutMs !== undefined) _checkTimeout("TaskRunner.drain", "timeoutMs", timeoutMs, true);
     if (this.#isIdle()) return Promise.resolve({ drained: true, unfinished: [] });
     return new Promise((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const done = (): void => {
-        if (timer !== undefined) clearTimeout(timer);
-        resolve({ drained: true, unfinished: [] });
-      };
-      this.#drainWaiters.push(done);
-      if (timeoutMs === undefined || timeoutMs === Infinity) return;
-      timer = setTimeout(() => {
+      const deadline = timeoutMs === undefined || timeoutMs === Infinity ? undefined : setTimeout(() => {
         const at = this.#drainWaiters.indexOf(done);
         if (at >= 0) this.#drainWaiters.splice(at, 1);
         const unfinished = this.#unfinished();
@@ -274,6 +267,11 @@ export class TaskRunner {
         for (const task of [...this.#running]) _abortContext(task.context!, reason);
         resolve({ drained: false, unfinished });
       }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(deadline);
+        resolve({ drained: true, unfinished: [] });
+      };
+      this.#drainWaiters.push(done);
     });
   }
 

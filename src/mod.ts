@@ -21,7 +21,7 @@
  * @module
  */
 export { BackgroundTasks, type BackgroundTasksInit, defaultTaskRunner } from "./BackgroundTasks.ts";
-export { TaskRunner, type TaskEventInfo, type TaskRunnerEvents } from "./TaskRunner.ts";
+export { type TaskEventInfo, TaskRunner, type TaskRunnerEvents } from "./TaskRunner.ts";
 export { withBackgroundTasks, type WithBackgroundTasksOptions } from "./withBackgroundTasks.ts";
 export { getBackgroundTasks } from "./getBackgroundTasks.ts";
 export { runAfterResponse } from "./runAfterResponse.ts";

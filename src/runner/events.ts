@@ -56,7 +56,11 @@ export class _Events {
 }
 
 /** Reports a final failure to `onError`, or to `console.error` without one (or when it throws). @internal */
-export function _reportFailure(onError: ((error: unknown, info: TaskErrorInfo) => void) | undefined, error: unknown, info: TaskErrorInfo): void {
+export function _reportFailure(
+  onError: ((error: unknown, info: TaskErrorInfo) => void) | undefined,
+  error: unknown,
+  info: TaskErrorInfo,
+): void {
   if (onError !== undefined) {
     try {
       onError(error, info);

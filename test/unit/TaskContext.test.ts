@@ -17,7 +17,11 @@ function reachable(root: unknown): Set<unknown> {
       return;
     }
     seen.add(value);
-    for (let object: object | null = value as object; object !== null && object !== Object.prototype && object !== Function.prototype; object = Object.getPrototypeOf(object)) {
+    for (
+      let object: object | null = value as object;
+      object !== null && object !== Object.prototype && object !== Function.prototype;
+      object = Object.getPrototypeOf(object)
+    ) {
       for (const key of Reflect.ownKeys(object)) {
         const descriptor = Object.getOwnPropertyDescriptor(object, key)!;
         let item: unknown;

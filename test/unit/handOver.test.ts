@@ -73,13 +73,13 @@ describe("the hand-over path", () => {
     await runner.drain();
   });
 
-  it("Deno \"auto\": a live signal proves it reliable; then an aborted one means the client left", async () => {
+  it('Deno "auto": a live signal proves it reliable; then an aborted one means the client left', async () => {
     const server = denoServer();
     assert.equal(await server.serve(false), false);
     assert.equal(await server.serve(true), true);
   });
 
-  it("Deno \"auto\": presumes legacy after a run of aborted signals, and recovers on the next live one it samples", async () => {
+  it('Deno "auto": presumes legacy after a run of aborted signals, and recovers on the next live one it samples', async () => {
     const server = denoServer();
     for (let i = 0; i < 32; i++) assert.equal(await server.serve(true), false, "unknown mode: an aborted signal says nothing");
     const readsBefore = server.reads.count;
@@ -94,7 +94,7 @@ describe("the hand-over path", () => {
     assert.equal(await server.serve(true), true, "after recovering, an aborted signal means the client left");
   });
 
-  it("Deno: each wrapper learns for itself, and \"legacy\" / \"reliable\" are taken as told", async () => {
+  it('Deno: each wrapper learns for itself, and "legacy" / "reliable" are taken as told', async () => {
     const learned = denoServer();
     await learned.serve(false);
     assert.equal(await learned.serve(true), true);
