@@ -6,7 +6,7 @@ import { BackgroundTasks, TaskRunner, TaskTimeoutError } from "../../src/mod.ts"
 import type { TaskContext, TaskErrorInfo } from "../../src/mod.ts";
 import { deferred } from "./_helpers.ts";
 
-const FIELDS = ["attempt", "name", "request", "responseAborted", "signal"];
+const FIELDS = ["attempt", "idempotencyKey", "name", "request", "responseAborted", "signal"];
 
 /** Every value reachable from `root` through own properties and getters, prototypes included. */
 function reachable(root: unknown): Set<unknown> {
@@ -74,7 +74,7 @@ describe("TaskContext", () => {
       signal: { aborted: false },
       request: { method: "POST", url: "http://localhost/mine" },
       responseAborted: false,
-    });
+    }, "an undefined idempotencyKey is left out by JSON");
 
     const seen = reachable(context);
     assert.ok(!seen.has(secret), "another request's argument is reachable from this");
