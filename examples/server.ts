@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { createApp } from "./app/app.ts";
 import { config } from "./app/config.ts";
 import { mailDelivery } from "./app/mail/mailer.ts";
-import { runner } from "./app/runner.ts";
+import { allRunners, runner } from "./app/runner.ts";
 import { exitGracefullyOnSignals } from "./app/shutdown.ts";
 import { notificationLog } from "./app/tasks/writeLog.ts";
 import { startUploadRetention } from "./app/uploads/retention.ts";
@@ -35,7 +35,7 @@ const app = createApp().listen({ port: config.port, hostname: config.hostname })
 // Handle signals before announcing the port: a supervisor may send SIGTERM as soon as it reads it.
 exitGracefullyOnSignals({
   stopServer: () => app.stop(),
-  runner,
+  runner: allRunners,
   timeoutMs: config.shutdownTimeoutMs,
   cleanup: async () => {
     stopWatching?.();

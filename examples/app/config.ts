@@ -31,7 +31,9 @@ export interface Config {
   readonly uploadKeepBytes: number;
   /** `MAIL_CONCURRENCY`: welcome mails being sent at once (each an SMTP connection). */
   readonly mailConcurrency: number;
-  /** `CSV_CONCURRENCY`: uploads being parsed at once (CPU on the server's one thread). */
+  /** `CSV_THREADS`: worker threads that parse uploads; 0 parses them on the server's own thread. */
+  readonly csvThreads: number;
+  /** `CSV_CONCURRENCY`: uploads being parsed at once (with `CSV_THREADS=0`, on the server's thread). */
   readonly csvConcurrency: number;
   /** `TASK_CONCURRENCY`: background tasks running at once, all kinds together. */
   readonly taskConcurrency: number;
@@ -86,6 +88,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     uploadKeepCount: int("UPLOAD_KEEP_COUNT", 1000, 0),
     uploadKeepBytes: int("UPLOAD_KEEP_BYTES", 1024 * 1024 * 1024, 0),
     mailConcurrency: int("MAIL_CONCURRENCY", 8, 1),
+    csvThreads: int("CSV_THREADS", 1, 0),
     csvConcurrency: int("CSV_CONCURRENCY", 2, 1),
     taskConcurrency: int("TASK_CONCURRENCY", 1000, 1),
     taskMaxPending: int("TASK_MAX_PENDING", 10_000, 1),

@@ -1,16 +1,25 @@
 /**
- * The one task runner of the example: every route's background tasks share its limits.
- * With REDIS_URL set, the mail and log tasks are durable: stored in Redis before the
- * response and run by `bun run examples/worker.ts` (docs/durable.md).
+ * The example's task runners.
+ *
+ * - `runner`: the log and mail tasks (and every route but the upload), on the
+ *   server's event loop: they wait on I/O. With REDIS_URL set, they are durable:
+ *   stored in Redis before the response and run by `bun run examples/worker.ts`
+ *   (docs/durable.md).
+ * - `csvRunner`: the CSV task, on `CSV_THREADS` worker threads, so a large
+ *   upload never holds the event loop that answers requests. With
+ *   `CSV_THREADS=0` it is `runner` itself, and the task yields every few
+ *   milliseconds instead.
  */
-import type { TaskRunner, TaskRunnerOptions } from "@background/tasks";
+import type { BackgroundTasks, TaskRunner, TaskRunnerOptions, TaskRunnerStats } from "@background/tasks";
 import { BullMQTaskRunner } from "@background/tasks/bullmq";
+import { WorkerTaskRunner, WorkerThreadError } from "@background/tasks/worker";
 import { config } from "./config.ts";
 import { MailTrackingTaskRunner } from "./mail/mailSpool.ts";
 import { reportTaskFailure } from "./taskReports.ts";
 import { processCsv } from "./tasks/processCsv.ts";
 import { sendWelcomeEmail } from "./tasks/sendWelcomeEmail.ts";
 import { writeLog } from "./tasks/writeLog.ts";
+import { failUploadOfLostThread } from "./uploads/uploadJobs.ts";
 
 const options: TaskRunnerOptions = {
   concurrency: config.taskConcurrency,
@@ -25,7 +34,47 @@ export const runner: TaskRunner = process.env.REDIS_URL
     ...options,
     connection: { url: process.env.REDIS_URL },
     tasks: [sendWelcomeEmail, writeLog],
-    inProcess: [processCsv], // its upload and its status live in this process
+    inProcess: [processCsv], // with CSV_THREADS=0: its upload and its status live in this process
     jobOptions: { backoff: { type: "exponential", delay: config.retryBaseMs } },
   })
   : new MailTrackingTaskRunner(options); // a plain TaskRunner that spools unsent mail at shutdown
+
+export const csvRunner: TaskRunner = config.csvThreads === 0 ? runner : new WorkerTaskRunner({
+  module: new URL("./tasks/processCsv.ts", import.meta.url),
+  threads: config.csvThreads, // each thread parses one upload at a time
+  maxPending: config.taskMaxPending,
+  timeoutMs: config.taskTimeoutMs,
+  onError(error, info) {
+    reportTaskFailure(error, info);
+    // The task reports its own failures; one whose thread died could not.
+    if (error instanceof WorkerThreadError) failUploadOfLostThread(error.message);
+  },
+});
+
+/**
+ * Adds the CSV task for upload `id`: in-process, to the request's tasks (it starts once the
+ * response was sent); on worker threads, to `csvRunner` at once. The Elysia plugin serves one
+ * runner per app, and a thread's work cannot hold this thread's response back anyway. A full
+ * queue throws `TaskQueueFullError` either way: the request is answered 503.
+ */
+export function addCsvTask(tasks: BackgroundTasks, id: string): void {
+  if (csvRunner === runner) tasks.addTask(processCsv, id);
+  else csvRunner.addTask(processCsv, id);
+}
+
+const runners = csvRunner === runner ? [runner] : [runner, csvRunner];
+
+/** Every runner of the example as one, for `GET /tasks` and the shutdown. */
+export const allRunners: Pick<TaskRunner, "stats" | "drain"> = {
+  stats(): TaskRunnerStats {
+    const total: Record<keyof TaskRunnerStats, number> = { ...runner.stats() };
+    for (const other of runners.slice(1)) {
+      for (const [key, value] of Object.entries(other.stats()) as [keyof TaskRunnerStats, number][]) total[key] += value;
+    }
+    return total;
+  },
+  async drain(drainOptions) {
+    const results = await Promise.all(runners.map((r) => r.drain(drainOptions)));
+    return { drained: results.every((r) => r.drained), unfinished: results.flatMap((r) => r.unfinished) };
+  },
+};

@@ -26,7 +26,7 @@ export const connectionCloseWhenStopping = new Elysia({ name: "shutdown/connecti
 export interface ShutdownOptions {
   /** Stops accepting connections; resolves when requests in flight are done. */
   readonly stopServer: () => Promise<unknown>;
-  readonly runner: TaskRunner;
+  readonly runner: Pick<TaskRunner, "drain">;
   readonly timeoutMs: number;
   /** Runs after the drain and its report (spool unsent mail, close files); errors are printed, not thrown. */
   readonly cleanup?: () => Promise<void>;

@@ -82,7 +82,8 @@ test("SIGTERM: stops accepting, waits for background tasks, exits 0", async () =
 });
 
 test("the drain deadline passes: what was left is printed, exit 0", async () => {
-  const server = await startExample({ SHUTDOWN_TIMEOUT_MS: "200", TASK_CONCURRENCY: "1" });
+  // In-process, so the CSV holds the runner's one slot and the log task has to wait behind it.
+  const server = await startExample({ SHUTDOWN_TIMEOUT_MS: "200", TASK_CONCURRENCY: "1", CSV_THREADS: "0" });
   servers.push(server);
   await uploadCsv(server.base, bigCsv(1_000_000));
   await eventually(async () => {

@@ -1,13 +1,13 @@
 /** `GET /tasks`: what the background task runner is doing, and what failed. */
 import { Elysia, t } from "elysia";
-import { runner } from "../runner.ts";
+import { allRunners } from "../runner.ts";
 import { currentWarnings, recentTaskFailures } from "../taskReports.ts";
 import { Integer } from "../schemas.ts";
 
 const count = Integer({ minimum: 0 });
 
 export const taskRoutes = new Elysia({ name: "routes/tasks" })
-  .get("/tasks", () => ({ stats: runner.stats(), recentFailures: [...recentTaskFailures()], warnings: currentWarnings() }), {
+  .get("/tasks", () => ({ stats: allRunners.stats(), recentFailures: [...recentTaskFailures()], warnings: currentWarnings() }), {
     response: {
       200: t.Object({
         stats: t.Object({

@@ -5,9 +5,8 @@ import { backgroundTasks } from "@background/tasks/elysia";
 import { mkdir, rm } from "node:fs/promises";
 import { config } from "../config.ts";
 import { HttpError } from "../errors.ts";
-import { runner } from "../runner.ts";
+import { addCsvTask, csvRunner, runner } from "../runner.ts";
 import { Busy, Failure, Integer } from "../schemas.ts";
-import { processCsv } from "../tasks/processCsv.ts";
 import { receiveFile } from "../uploads/receiveFile.ts";
 import { applyUploadRetention, holdUpload } from "../uploads/retention.ts";
 import { createJob, deleteJob, getJob, newUpload, type UploadJob, uploadsDir } from "../uploads/uploadJobs.ts";
@@ -68,7 +67,7 @@ export const uploadRoutes = new Elysia({ name: "routes/uploads" })
   .use(backgroundTasks(runner))
   .post("/upload", async ({ request, set, backgroundTasks }) => {
     // A full runner would refuse the task: say so before the upload is read and stored.
-    const { waiting, queued } = runner.stats();
+    const { waiting, queued } = csvRunner.stats();
     if (waiting + queued >= config.taskMaxPending) throw new TaskQueueFullError(config.taskMaxPending);
     const { id, path } = newUpload();
     const release = holdUpload(id);
@@ -85,7 +84,7 @@ export const uploadRoutes = new Elysia({ name: "routes/uploads" })
       stored = true;
       if (file.bytes === 0) throw new HttpError(400, `The file "${file.filename}" is empty; send a CSV with a header line and data rows.`);
       const job = createJob(id, file.filename, file.bytes);
-      backgroundTasks.addTask(processCsv, id);
+      addCsvTask(backgroundTasks, id);
       set.status = 202;
       set.headers.location = `/uploads/${id}`;
       void applyUploadRetention();

@@ -92,6 +92,17 @@ export function publishUploadProgress(progress: UploadProgress): void {
   publisher.postMessage(progress);
 }
 
+/**
+ * A CSV task's worker thread died (it crashed, or was terminated after a timeout) before the
+ * task could report: its job, when it can be told apart (the only one running), is failed with
+ * `reason`. Otherwise the failure is in `GET /tasks` and on stderr.
+ */
+export function failUploadOfLostThread(reason: string): void {
+  const running = [...jobs.values()].filter((job) => job.status === "running");
+  if (running.length !== 1) return;
+  Object.assign(running[0]!, { status: "failed", error: { line: undefined, reason }, finishedAt: new Date().toISOString() });
+}
+
 /** Applies the CSV task's reports to the jobs of this thread; called when the first job is created. */
 function followUploadProgress(): void {
   if (listening !== undefined) return;
