@@ -158,6 +158,8 @@ describe("reliability: honest statuses and headers (example server, Bun)", { tim
       MAIL_RETRIES: "0",
       TASK_CONCURRENCY: "1",
       TASK_MAX_PENDING: "1",
+      // In-process, so the upload's task shares the full runner with the mail (a worker thread's has its own bound).
+      CSV_THREADS: "0",
     });
   });
   after(async () => {
