@@ -36,8 +36,14 @@ const errorProperties = {
 export const ErrorResponse = t.Object(errorProperties, { description: "Every error is answered with this JSON object." });
 
 /** The JSON error answer for `status`: `description` says when it happens, `message` is an example. */
-export const Failure = (status: number, description: string, message: string) =>
-  t.Object(errorProperties, { description, examples: [{ error: REASONS[status] ?? "Error", message }] });
+export const Failure = (status: number, description: string, message: string, headers?: ResponseHeaders) =>
+  t.Object(errorProperties, { description, examples: [{ error: REASONS[status] ?? "Error", message }], ...(headers && { headers }) });
+
+/**
+ * OpenAPI response headers. Given as a schema option, the docs plugin copies them onto the
+ * response; validation ignores them.
+ */
+export type ResponseHeaders = Record<string, { description: string; schema: { type: "integer" | "string"; format?: string } }>;
 
 /** A `{ message }` answer. */
 export const MessageResponse = t.Object({ message: t.String({ examples: ["Notification sent in the background"] }) });
@@ -51,4 +57,5 @@ export const Busy = Failure(
   503,
   "The server cannot take more background work right now; try again in a few seconds.",
   "The server has too much background work queued; try again in a few seconds.",
+  { "Retry-After": { description: "Seconds to wait before trying again (when the task queue is full).", schema: { type: "integer" } } },
 );

@@ -129,6 +129,17 @@ describe("the OpenAPI document", () => {
     assert.deepEqual(statuses("get", "/tasks"), ["200"]);
   });
 
+  it("documents the headers of the answers: Location of an upload, Retry-After of a full queue", () => {
+    const responses = (
+      method: string,
+      path: string,
+    ) => (((document.paths as Json)[path] as Record<string, Json>)[method]!.responses as Record<string, Json>);
+    assert.ok((responses("post", "/upload")["202"]!.headers as Json | undefined)?.Location, "202 Location");
+    for (const [method, path] of [["post", "/upload"], ["post", "/register"], ["post", "/send-notification/{email}"]] as const) {
+      assert.ok((responses(method, path)["503"]!.headers as Json | undefined)?.["Retry-After"], `${path} 503 Retry-After`);
+    }
+  });
+
   it("the /register username has an example, so Swagger UI does not make one up from its pattern", () => {
     const body = ((document.paths as Json)["/register"] as Record<string, Json>).post!.requestBody as Json;
     const schema = ((body.content as Record<string, Json>)["application/json"]!.schema) as Json;

@@ -6,7 +6,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { config } from "../config.ts";
 import { HttpError } from "../errors.ts";
 import { addCsvTask, csvRunner, runner } from "../runner.ts";
-import { Busy, Failure, Integer } from "../schemas.ts";
+import { Busy, Failure, Integer, type ResponseHeaders } from "../schemas.ts";
 import { receiveFile } from "../uploads/receiveFile.ts";
 import { applyUploadRetention, holdUpload } from "../uploads/retention.ts";
 import { createJob, deleteJob, getJob, newUpload, type UploadJob, uploadsDir } from "../uploads/uploadJobs.ts";
@@ -34,8 +34,8 @@ const UploadJobView = t.Object({
 }, { description: "An upload and the state of its background processing." });
 
 /** The job as answered by `route`, with an example of it. */
-const jobAnswer = (description: string, example: typeof UploadJobView.static) =>
-  t.Object(UploadJobView.properties, { description, examples: [example] });
+const jobAnswer = (description: string, example: typeof UploadJobView.static, headers?: ResponseHeaders) =>
+  t.Object(UploadJobView.properties, { description, examples: [example], ...(headers && { headers }) });
 const QUEUED = {
   id: "0211af2d-f8db-4a0b-9ebe-0730278272a7",
   status: "queued",
@@ -99,7 +99,9 @@ export const uploadRoutes = new Elysia({ name: "routes/uploads" })
     }
   }, {
     response: {
-      202: jobAnswer("Stored; the CSV is parsed after the response is sent. Location: /uploads/{id}.", QUEUED),
+      202: jobAnswer("Stored; the CSV is parsed after the response is sent.", QUEUED, {
+        Location: { description: "Where to follow the upload: /uploads/{id}.", schema: { type: "string" } },
+      }),
       400: Failure(
         400,
         "The form has no `file` field, or the file is empty.",
