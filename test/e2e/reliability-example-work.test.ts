@@ -60,7 +60,11 @@ function mountTmpfs(t: TestContext, size: string): string | undefined {
     execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir], { stdio: "pipe" });
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
-    t.skip(`needs a real full disk, but mounting a tmpfs is not permitted here (run as root): ${String((error as { stderr?: Buffer }).stderr ?? error).trim()}`);
+    t.skip(
+      `needs a real full disk, but mounting a tmpfs is not permitted here (run as root): ${
+        String((error as { stderr?: Buffer }).stderr ?? error).trim()
+      }`,
+    );
     return undefined;
   }
   cleanups.push(() => {
@@ -148,9 +152,12 @@ async function responseOn(client: RawClient, from = 0): Promise<string> {
     const head = text.indexOf("\r\n\r\n");
     const length = /content-length: (\d+)/i.exec(text.slice(0, head));
     if (head !== -1 && length && text.length >= head + 4 + Number(length[1])) return text.slice(0, head + 4 + Number(length[1]));
-    await Promise.race([once(client.socket, "data"), client.ended.then(() => {
-      throw new Error(`the connection ended before a whole response: ${JSON.stringify(text)}`);
-    })]);
+    await Promise.race([
+      once(client.socket, "data"),
+      client.ended.then(() => {
+        throw new Error(`the connection ended before a whole response: ${JSON.stringify(text)}`);
+      }),
+    ]);
   }
 }
 
@@ -197,9 +204,14 @@ describe("reliability: the example server's background work under hostile condit
     // One page free: about 60 lines fit, then writes fail part-way through a batch with ENOSPC.
     fillDisk(join(disk, "filler"), 4096);
     const requests = 100;
-    const answers = await Promise.all(Array.from({ length: requests }, (_, i) =>
-      fetch(`${server.base}/send-notification/user${i}@example.com`, { method: "POST", signal: AbortSignal.timeout(10_000) })
-        .then((response) => response.status)));
+    const answers = await Promise.all(
+      Array.from(
+        { length: requests },
+        (_, i) =>
+          fetch(`${server.base}/send-notification/user${i}@example.com`, { method: "POST", signal: AbortSignal.timeout(10_000) })
+            .then((response) => response.status),
+      ),
+    );
     assert.deepEqual(new Set(answers), new Set([200]));
     const view = await tasksUntil(server.base, (v) => settled(v, requests));
 
@@ -215,8 +227,10 @@ describe("reliability: the example server's background work under hostile condit
     assert.equal(view.stats.succeeded, lines.length, "GET /tasks counts the lines written");
     assert.ok(view.stats.retried! >= view.stats.failed!, "each failed line was retried before giving up");
     assert.ok(view.recentFailures.length > 0 && view.recentFailures.every((f) => f.task === "write-log" && /ENOSPC/.test(f.error)));
-    t.diagnostic(`figure: disk full under 100 notifications: ${lines.length} lines written whole, ${view.stats.failed} reported failed, ` +
-      `${view.stats.retried} retries, 0 torn, 0 duplicated`);
+    t.diagnostic(
+      `figure: disk full under 100 notifications: ${lines.length} lines written whole, ${view.stats.failed} reported failed, ` +
+        `${view.stats.retried} retries, 0 torn, 0 duplicated`,
+    );
 
     // Space again: the log recovers on its own.
     rmSync(join(disk, "filler"));
@@ -248,13 +262,19 @@ describe("reliability: the example server's background work under hostile condit
     assert.doesNotMatch(outage, /^\s+at /m, "no stack frames");
 
     const stopRedis = await redisOn(port);
-    await eventually(async () => (await timedPost(`${server.base}/send-notification/back@example.com`)).status === 200 || undefined, "a 200 once Redis is up");
+    await eventually(
+      async () => (await timedPost(`${server.base}/send-notification/back@example.com`)).status === 200 || undefined,
+      "a 200 once Redis is up",
+    );
     await server.waitForOutput(/Redis is reachable again/);
     await server.waitForOutput(/storing tasks works again; \d+ request\(s\) were answered 503/);
 
     // Down again in the middle of the run: refused at once, one more line.
     await stopRedis();
-    await eventually(async () => (await timedPost(`${server.base}/send-notification/again@example.com`)).status === 503 || undefined, "a 503 once Redis is gone");
+    await eventually(
+      async () => (await timedPost(`${server.base}/send-notification/again@example.com`)).status === 503 || undefined,
+      "a 503 once Redis is gone",
+    );
     const again = await timedPost(`${server.base}/send-notification/again2@example.com`);
     assert.equal(again.status, 503);
     assert.ok(again.ms < 1_000, `answered in ${Math.round(again.ms)} ms`);
@@ -268,7 +288,9 @@ describe("reliability: the example server's background work under hostile condit
     const server = await start({ REDIS_URL: redisUrl, WORKER_CHECK_MS: "100" });
     for (let i = 0; i < 3; i++) assert.equal((await timedPost(`${server.base}/send-notification/w${i}@example.com`)).status, 200);
     await server.waitForOutput(/No worker has taken jobs from the queue "background-tasks"/);
-    const view = await tasksUntil(server.base, (v) => (v as TasksView & { warnings: string[] }).warnings.length > 0) as TasksView & { warnings: string[] };
+    const view = await tasksUntil(server.base, (v) => (v as TasksView & { warnings: string[] }).warnings.length > 0) as TasksView & {
+      warnings: string[];
+    };
     assert.match(view.warnings[0]!, /3 job\(s\) waiting and no worker connected.*examples\/worker\.ts/);
 
     const worker = spawn(join(import.meta.dirname, "../../node_modules/.bin/bun"), ["run", "examples/worker.ts"], {
@@ -307,7 +329,7 @@ describe("reliability: the example server's background work under hostile condit
       });
     assert.equal(await viaAgent(), "200");
     // A request in flight: an upload whose body is still coming.
-    const form = "--XYZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\n" +
+    const form = '--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\nContent-Type: text/csv\r\n\r\n' +
       "name,score\nada,1\n\r\n--XYZ--\r\n";
     const busy = await rawClient(server.base);
     busy.socket.write(
@@ -350,7 +372,13 @@ describe("reliability: the example server's background work under hostile condit
     const dataDir = join(freshDir(), "data");
     // An SMTP server that never greets in time: the mails are accepted, none can be sent before the deadline.
     const stuck = await smtpServer({ greetingDelayMs: 60_000 });
-    const first = await start({ DATA_DIR: dataDir, SMTP_URL: stuck.url, SMTP_TIMEOUT_MS: "30000", SHUTDOWN_TIMEOUT_MS: "300", MAIL_CONCURRENCY: "1" });
+    const first = await start({
+      DATA_DIR: dataDir,
+      SMTP_URL: stuck.url,
+      SMTP_TIMEOUT_MS: "30000",
+      SHUTDOWN_TIMEOUT_MS: "300",
+      MAIL_CONCURRENCY: "1",
+    });
     const users = ["ada@example.com", "bob@example.org", "cy@example.net"];
     for (const email of users) assert.equal(await register(first.base, email), 200);
     await eventually(async () => stuck.connections() > 0 || undefined, "the first send to start");
@@ -371,7 +399,10 @@ describe("reliability: the example server's background work under hostile condit
     const mails = await healthy.waitForMails(3);
     assert.deepEqual(mails.map((mail) => mail.rcptTo[0]).sort(), [...users].sort());
     assert.ok(mails.every((mail) => /Subject: Welcome!/.test(mail.raw) && /thanks for registering/.test(mail.raw)));
-    await eventually(async () => filesIn(join(dataDir, "mail-spool")).every((name) => name === "failed") || undefined, "the spool to empty");
+    await eventually(
+      async () => filesIn(join(dataDir, "mail-spool")).every((name) => name === "failed") || undefined,
+      "the spool to empty",
+    );
     assert.equal((await tasksUntil(second.base, (v) => settled(v, 3))).stats.succeeded, 3);
   });
 

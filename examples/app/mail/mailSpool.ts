@@ -49,7 +49,11 @@ const pending = new Map<AcceptedTask, Pending>();
 const mailOfFailure = new WeakMap<object, Mail>();
 
 /** Declares `task` a mail task: `compose` turns its arguments into the mail it sends. */
-export function registerMailTask<Args extends unknown[]>(task: TaskFunction<Args>, compose: (...args: Args) => Mail, retries: number): void {
+export function registerMailTask<Args extends unknown[]>(
+  task: TaskFunction<Args>,
+  compose: (...args: Args) => Mail,
+  retries: number,
+): void {
   mailTasks.set(task as TaskFunction, { compose: compose as unknown as (...args: never[]) => Mail, attempts: retries + 1 });
 }
 
@@ -104,9 +108,13 @@ export class MailTrackingTaskRunner extends TaskRunner {
 }
 
 /** Sends a mail that was spooled at a shutdown. */
-export const sendSpooledMail = defineTask("send-spooled-mail", async (_id: string, to: string, subject: string, text: string, key?: string): Promise<void> => {
-  await sendMail({ to, subject, text }, key);
-}, { retries: config.mailRetries, timeoutMs: config.smtpTimeoutMs * 3, concurrency: config.mailConcurrency });
+export const sendSpooledMail = defineTask(
+  "send-spooled-mail",
+  async (_id: string, to: string, subject: string, text: string, key?: string): Promise<void> => {
+    await sendMail({ to, subject, text }, key);
+  },
+  { retries: config.mailRetries, timeoutMs: config.smtpTimeoutMs * 3, concurrency: config.mailConcurrency },
+);
 registerMailTask(sendSpooledMail, (_id, to, subject, text) => ({ to, subject, text }), config.mailRetries);
 
 /**
