@@ -237,6 +237,7 @@ export class BullMQTaskRunner extends TaskRunner {
   #lastWarning = 0;
   /** Why Redis cannot be reached, from the connection's last error until it is ready again. */
   #outage: { readonly error: Error; readonly since: number } | undefined;
+  #connected = false;
 
   /**
    * Makes the runner and, unless `queue` is given, its BullMQ queue.
@@ -269,8 +270,15 @@ export class BullMQTaskRunner extends TaskRunner {
     } else if (options.connection !== undefined) {
       // deno-lint-ignore no-explicit-any
       this.queue = new Queue<any>(queueName, { connection: _failFast(options.connection) });
-      this.queue.on("error", (error: Error) => this.#connectionLost(error));
-      this.queue.on("ioredis:close", () => this.#connectionLost(new Error("the connection was closed")));
+      this.queue.on("error", (error: Error) => {
+        // An error while connected (a failed command) is no outage; one while not connected is.
+        if (this.#connected) this.#warn("Redis error:", error);
+        else this.#connectionLost(error);
+      });
+      this.queue.on("ioredis:close", () => {
+        this.#connected = false;
+        this.#connectionLost(new Error("the connection was closed"));
+      });
       // The backend is an EventEmitter; the build's types know no node:events.
       (this.queue.getBackend() as unknown as _Emitter).on("ready", () => this.#connectionBack());
       this.#ownsQueue = true;
@@ -430,6 +438,7 @@ export class BullMQTaskRunner extends TaskRunner {
 
   /** One line when Redis is reachable again after an outage. */
   #connectionBack(): void {
+    this.#connected = true;
     const outage = this.#outage;
     if (outage === undefined) return;
     this.#outage = undefined;
