@@ -1,5 +1,5 @@
 // The upload receivers side by side on Bun.serve, for bench/upload-parser.mjs:
-//   POST /ours   examples/app/uploads/receiveFile.ts (multipart parsed by multipasta), to a file
+//   POST /ours   examples/app/uploads/receiveFile.ts, to a file
 //   POST /alt/N  the receiveFile of the N-th module in $ALT_RECEIVE_FILES (comma-separated paths), if set
 //   POST /floor  no parsing: the raw body written to a file, chunk by chunk (what any receiver must do)
 // Each request stores to a fresh file in $UPLOAD_DIR and removes it after answering.
