@@ -87,8 +87,10 @@ export function applyUploadRetention(): Promise<void> {
 /** Applies the policy now, then whenever an upload finishes processing, and every minute (for the age bound). */
 export async function startUploadRetention(runner: TaskRunner): Promise<void> {
   await applyUploadRetention();
+  // The job's final status arrives as a message (uploadJobs.ts) posted before the task settled:
+  // the pass waits one macrotask so that it sees it.
   const finished = (info: { name: string }): void => {
-    if (info.name === processCsv.name) void applyUploadRetention();
+    if (info.name === processCsv.name) setTimeout(() => void applyUploadRetention(), 0);
   };
   runner.on("success", finished);
   runner.on("failure", (_error, info) => finished(info));
