@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { createApp } from "./app/app.ts";
 import { config } from "./app/config.ts";
 import { mailDelivery } from "./app/mail/mailer.ts";
-import { allRunners, runner } from "./app/runner.ts";
+import { allRunners, csvRunner, runner } from "./app/runner.ts";
 import { exitGracefullyOnSignals } from "./app/shutdown.ts";
 import { notificationLog } from "./app/tasks/writeLog.ts";
 import { startUploadRetention } from "./app/uploads/retention.ts";
@@ -28,7 +28,7 @@ const otel = await startTelemetry(runner);
 await mkdir(uploadsDir, { recursive: true });
 // Half-received uploads of a previous run are of no use.
 for (const name of await readdir(uploadsDir)) if (name.endsWith(".part")) await rm(join(uploadsDir, name), { force: true });
-await startUploadRetention(runner);
+await startUploadRetention(csvRunner); // the runner of the CSV task: its end frees an upload for the policy
 
 const stopWatching = runner instanceof BullMQTaskRunner ? watchForWorkers(runner.queue, config.workerCheckMs) : undefined;
 const app = createApp().listen({ port: config.port, hostname: config.hostname });

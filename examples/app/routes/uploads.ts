@@ -8,7 +8,7 @@ import { HttpError } from "../errors.ts";
 import { addCsvTask, csvRunner, runner } from "../runner.ts";
 import { Busy, Failure, Integer, type ResponseHeaders } from "../schemas.ts";
 import { receiveFile } from "../uploads/receiveFile.ts";
-import { applyUploadRetention, holdUpload } from "../uploads/retention.ts";
+import { uploadStored } from "../uploads/retention.ts";
 import { createJob, deleteJob, getJob, newUpload, type UploadJob, uploadsDir } from "../uploads/uploadJobs.ts";
 
 const UploadJobView = t.Object({
@@ -70,7 +70,6 @@ export const uploadRoutes = new Elysia({ name: "routes/uploads" })
     const { waiting, queued } = csvRunner.stats();
     if (waiting + queued >= config.taskMaxPending) throw new TaskQueueFullError(config.taskMaxPending);
     const { id, path } = newUpload();
-    const release = holdUpload(id);
     let stored = false;
     try {
       await mkdir(uploadsDir, { recursive: true });
@@ -87,15 +86,13 @@ export const uploadRoutes = new Elysia({ name: "routes/uploads" })
       addCsvTask(backgroundTasks, id);
       set.status = 202;
       set.headers.location = `/uploads/${id}`;
-      void applyUploadRetention();
+      uploadStored(id, file.bytes);
       return view(job);
     } catch (error) {
       // Refused (empty, queue full, …): nothing of it is kept.
       if (stored) await rm(path, { force: true });
       deleteJob(id);
       throw error;
-    } finally {
-      release();
     }
   }, {
     response: {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { TaskRunner } from "@background/tasks";
 import { config } from "../config.ts";
 import { processCsv } from "../tasks/processCsv.ts";
-import { deleteJob, getJob, uploadsDir } from "./uploadJobs.ts";
+import { deleteJob, getJob, uploadPath, uploadsDir } from "./uploadJobs.ts";
 
 export interface RetentionLimits {
   readonly maxAgeMs: number;
@@ -19,38 +19,40 @@ export interface RetentionLimits {
 }
 
 const STORED = /^([0-9a-f-]{36})\.csv$/;
-/** Uploads being received: stored, but their job is not created yet. */
-const arriving = new Set<string>();
 
-/** Keeps the policy away from upload `id` until `release` is called (its job exists or it was refused). */
-export function holdUpload(id: string): () => void {
-  arriving.add(id);
-  return () => void arriving.delete(id);
+/** The stored uploads, oldest first: read from the directory at start, then kept up to date. */
+const stored = new Map<string, { readonly bytes: number; readonly storedAt: number }>();
+let storedBytes = 0;
+
+/** Adds the uploads found in the directory (a previous run's) to the index, oldest first. */
+async function indexStoredUploads(): Promise<void> {
+  const found: { id: string; bytes: number; storedAt: number }[] = [];
+  for (const name of await readdir(uploadsDir).catch(() => [] as string[])) {
+    const id = STORED.exec(name)?.[1];
+    if (id === undefined || stored.has(id)) continue;
+    const info = await stat(join(uploadsDir, name)).catch(() => undefined);
+    if (info?.isFile()) found.push({ id, bytes: info.size, storedAt: info.mtimeMs });
+  }
+  for (const upload of found.sort((a, b) => a.storedAt - b.storedAt)) record(upload.id, upload.bytes, upload.storedAt);
+}
+
+function record(id: string, bytes: number, storedAt: number): void {
+  stored.set(id, { bytes, storedAt });
+  storedBytes += bytes;
 }
 
 /** Deletes the processed uploads past `limits`, oldest first; resolves with how many were deleted. */
 export async function pruneUploads(limits: RetentionLimits, now: number = Date.now()): Promise<number> {
-  const stored: { id: string; path: string; mtimeMs: number; bytes: number }[] = [];
-  for (const name of await readdir(uploadsDir).catch(() => [] as string[])) {
-    const id = STORED.exec(name)?.[1];
-    if (id === undefined) continue;
-    const path = join(uploadsDir, name);
-    const info = await stat(path).catch(() => undefined);
-    if (info?.isFile()) stored.push({ id, path, mtimeMs: info.mtimeMs, bytes: info.size });
-  }
-  stored.sort((a, b) => a.mtimeMs - b.mtimeMs);
-  let count = stored.length;
-  let bytes = stored.reduce((sum, upload) => sum + upload.bytes, 0);
   let deleted = 0;
-  for (const upload of stored) {
-    const tooOld = now - upload.mtimeMs > limits.maxAgeMs;
-    if (!tooOld && count <= limits.maxCount && bytes <= limits.maxBytes) break; // the rest are newer and within bounds
-    const status = getJob(upload.id)?.status;
-    if (status === "queued" || status === "running" || arriving.has(upload.id)) continue; // still needed
-    await rm(upload.path, { force: true });
-    deleteJob(upload.id);
-    count--;
-    bytes -= upload.bytes;
+  for (const [id, upload] of stored) {
+    const tooOld = now - upload.storedAt > limits.maxAgeMs;
+    if (!tooOld && stored.size <= limits.maxCount && storedBytes <= limits.maxBytes) break; // the rest are newer
+    const status = getJob(id)?.status;
+    if (status === "queued" || status === "running") continue; // its task still needs the file
+    stored.delete(id);
+    storedBytes -= upload.bytes;
+    deleteJob(id);
+    await rm(uploadPath(id), { force: true });
     deleted++;
   }
   return deleted;
@@ -84,8 +86,15 @@ export function applyUploadRetention(): Promise<void> {
   return running = pass();
 }
 
-/** Applies the policy now, then whenever an upload finishes processing, and every minute (for the age bound). */
+/** Records a stored upload whose job exists, and applies the policy. */
+export function uploadStored(id: string, bytes: number): void {
+  record(id, bytes, Date.now());
+  void applyUploadRetention();
+}
+
+/** Indexes the stored uploads and applies the policy, then whenever an upload finishes, and every minute (for the age bound). */
 export async function startUploadRetention(runner: TaskRunner): Promise<void> {
+  await indexStoredUploads();
   await applyUploadRetention();
   // The job's final status arrives as a message (uploadJobs.ts) posted before the task settled:
   // the pass waits one macrotask so that it sees it.
