@@ -171,7 +171,8 @@ describe("reliability: example server when its dependencies fail (Bun)", { timeo
     const slow = await startSmtpServer({ greetingDelayMs: 1_000 });
     smtpServers.push(slow);
     const dir = dataDir();
-    const child = await start(dir, { SMTP_URL: slow.url, TASK_CONCURRENCY: "1" });
+    // In-process (CSV_THREADS=0), so the CSV task shares the one slot and waits behind the mail.
+    const child = await start(dir, { SMTP_URL: slow.url, TASK_CONCURRENCY: "1", CSV_THREADS: "0" });
     assert.equal((await post(`${child.url}/register`, user("first@example.com"))).status, 200);
     const form = new FormData();
     form.append("file", new Blob(["a,b\n1,2\n"], { type: "text/csv" }), "x.csv");
