@@ -102,3 +102,24 @@ for (const mode of [
     });
   });
 }
+
+describe("the CSV task on a worker thread, past TASK_TIMEOUT_MS", () => {
+  let server: ExampleServer;
+  before(async () => {
+    server = await startExample({ TASK_TIMEOUT_MS: "50" });
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  test("the job fails with the timeout as its reason, and GET /tasks reports it", async () => {
+    const big = csv.repeat(4); // the header again inside is a record like the others: 4 columns
+    const job = await finished(server, await upload(server, big));
+    assert.equal(job.status, "failed", `the job ended ${job.status} with ${job.rows} rows; the file must take longer than 50 ms`);
+    assert.equal(job.error.line, undefined);
+    assert.match(job.error.reason, /50 ms|timed out/i);
+    const { stats, recentFailures } = await (await fetch(`${server.base}/tasks`)).json();
+    assert.equal(stats.timedOut, 1, JSON.stringify(stats));
+    assert.equal(recentFailures[0].task, "process-csv");
+  });
+});
