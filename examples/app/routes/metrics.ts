@@ -5,7 +5,7 @@
  */
 import { Elysia } from "elysia";
 import type { TaskRunnerStats } from "@background/tasks";
-import { runner } from "../runner.ts";
+import { allRunners } from "../runner.ts";
 import { telemetry } from "../telemetry.ts";
 
 const PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
@@ -41,6 +41,6 @@ export function statsText(stats: TaskRunnerStats): string {
 
 export const metricsRoutes = new Elysia({ name: "routes/metrics" })
   .get("/metrics", async () => {
-    const text = (await telemetry()?.metricsText()) ?? statsText(runner.stats());
+    const text = (await telemetry()?.metricsText()) ?? statsText(allRunners.stats());
     return new Response(text, { headers: { "content-type": PROMETHEUS_TEXT } });
   }, { detail: { hide: true } });
