@@ -7,6 +7,7 @@
 //   npm run bench -- --together-rounds=8     cost section: rounds with both servers loaded at once
 //   npm run bench -- --no-build              do not rebuild dist/ even when src/ is newer
 //   npm run bench -- --render                redraw chart.svg and summary.md from latest.json
+//   npm run bench -- --only=foreground --merge   put a partial run's sections into latest.json and redraw
 // Writes bench/results/latest.json, chart.svg and summary.md (a full run of every section), or
 // bench/results/<name>.json.tmp (+ .svg.tmp, .md.tmp) for partial and quick runs. See bench/README.md.
 import { spawnSync } from "node:child_process";
@@ -156,6 +157,23 @@ mkdirSync(dir, { recursive: true });
 const base = full ? "latest" : quick ? "quick" : `partial-${chosen.join("-")}`;
 const suffix = full ? "" : ".tmp";
 writeFileSync(join(dir, `${base}.json${suffix}`), JSON.stringify(results, null, 2) + "\n");
+// --merge: a partial run's sections replace theirs in latest.json, each noted with when and at which
+// commit it ran; the chart, summary and the README's table are redrawn from the result.
+if (flag("merge") && !full && !quick) {
+  const file = join(dir, "latest.json");
+  const latest = JSON.parse(readFileSync(file, "utf8"));
+  latest.sectionRuns ??= {};
+  for (const name of chosen) {
+    latest.sections[name] = results.sections[name];
+    latest.sectionRuns[name] = { date: meta.date, commit: meta.commit, dirty: meta.dirty, command: meta.command, settings: meta.settings };
+  }
+  latest.headlines = headlines(latest);
+  writeFileSync(file, JSON.stringify(latest, null, 2) + "\n");
+  writeFileSync(join(dir, "chart.svg"), renderChart(latest));
+  writeFileSync(join(dir, "summary.md"), renderSummary(latest));
+  writeIntoReadme(renderSummary(latest));
+  console.log(`merged ${chosen.join(", ")} into bench/results/latest.json; chart.svg, summary.md and bench/README.md redrawn`);
+}
 writeFileSync(join(dir, full ? "chart.svg" : `${base}.svg.tmp`), renderChart(results));
 const summary = renderSummary(results);
 writeFileSync(join(dir, `${full ? "summary" : base}.md${suffix}`), summary);

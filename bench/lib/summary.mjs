@@ -229,6 +229,9 @@ export function renderSummary(results) {
         (meta.settings.costPairs ? ` (cost per request: ${meta.settings.costPairs} rounds of ${meta.settings.costDurationS} s` +
           (meta.settings.togetherRounds ? `, then ${meta.settings.togetherRounds} rounds with both loaded at the same time` : "") + ")" : "") +
         `; median (min–max) of the per-round ratios.`,
+    ...Object.entries(results.sectionRuns ?? {}).map(([name, run]) =>
+      `Section ${name} from a separate run: ${run.date.slice(0, 16).replace("T", " ")} UTC, commit ${run.commit}${run.dirty ? " (+ uncommitted changes)" : ""}, \`${run.command}\`, ${run.settings.pairs} rounds.`
+    ),
     "",
     "| comparison | result | goal | met |",
     "|---|---|---|---|",
