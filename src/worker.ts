@@ -167,9 +167,6 @@ const _WORKER_OPTIONS: _OptionKeys<Omit<WorkerTaskRunnerOptions, keyof TaskRunne
   resourceLimits: true,
 };
 
-// Plain JavaScript in src/ and dist/ alike: see the note at its top.
-const threadEntry = new URL("./worker/thread.js", import.meta.url);
-
 /**
  * A {@link TaskRunner} that runs each task on a pool of worker threads, so
  * CPU-bound work never holds the server's event loop. Everything the
@@ -397,6 +394,9 @@ export class WorkerTaskRunner extends TaskRunner {
 
   #spawn(): _Thread {
     const workerData: _ThreadData = { module: this.module, niceness: this.#niceness };
+    // Plain JavaScript in src/ and dist/ alike (see the note at its top); resolved here, not at load,
+    // since a bundle for Workers has no file URL to resolve it against.
+    const threadEntry = new URL("./worker/thread.js", import.meta.url);
     const worker = new this.#Worker!(
       threadEntry,
       this.#resourceLimits === undefined ? { workerData } : { workerData, resourceLimits: this.#resourceLimits },
