@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The benchmark suite: `npm run bench` (everything, ~15–20 min), or
-//   npm run bench -- --only=cost,latency     sections to run: cost, seed, latency, runner, csv, foreground, durable
+//   npm run bench -- --only=cost,latency     sections to run: cost, seed, latency, runner, csv, worker, foreground, durable
 //   npm run bench -- --quick                 smoke run: 2 short rounds, small sizes (results not kept)
 //   npm run bench -- --pairs=7 --duration=5  rounds per comparison, seconds per load run
 //   npm run bench -- --cost-pairs=11 --cost-duration=3   the same for the cost section
@@ -38,6 +38,7 @@ const sections = {
   latency: () => import("./sections/latency.mjs"),
   runner: () => import("./sections/runner.mjs"),
   csv: () => import("./sections/csv.mjs"),
+  worker: () => import("./sections/worker.mjs"),
   foreground: () => import("./sections/foreground.mjs"),
   durable: () => import("./sections/durable.mjs"),
 };
