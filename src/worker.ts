@@ -304,7 +304,8 @@ export class WorkerTaskRunner extends TaskRunner {
   async close(options: { timeoutMs?: number } = {}): Promise<DrainResult> {
     const result = await this.drain(options);
     this.#closed = true;
-    await Promise.all(this.#pool.slice().map((thread) => this.#retire(thread)));
+    // Tasks still running past the deadline fail with their thread, so a later drain() does not wait for them.
+    await Promise.all(this.#pool.slice().map((thread) => this.#lose(thread, "the runner was closed", undefined)));
     return result;
   }
 
@@ -485,19 +486,22 @@ export class WorkerTaskRunner extends TaskRunner {
     if (--thread.running === 0 && !thread.lost) {
       if (thread.ready) thread.worker.unref();
       // A thread that stood aside while ending an aborted task was replaced meanwhile: one too many now.
-      if (this.#pool.length > this.threads) void this.#retire(thread);
+      let usable = 0;
+      for (const other of this.#pool) if (other.aborting === 0) usable++;
+      if (usable > this.threads) void this.#lose(thread, "", undefined); // idle: no task to fail
     }
   }
 
-  /** A thread crashed, ran out of memory, exited or is terminated: its tasks fail, and the next task starts a new one. */
-  #lose(thread: _Thread, reason: string, cause: unknown): void {
-    if (thread.lost) return;
+  /** A thread crashed, ran out of memory, exited or is terminated: its tasks fail, and a new thread starts. */
+  #lose(thread: _Thread, reason: string, cause: unknown): Promise<unknown> {
+    if (thread.lost) return Promise.resolve();
     thread.lost = true;
     this.#pool.splice(this.#pool.indexOf(thread), 1);
+    let terminated: Promise<unknown>;
     try {
-      thread.worker.terminate();
+      terminated = Promise.resolve(thread.worker.terminate()).catch(() => {});
     } catch {
-      // already gone
+      terminated = Promise.resolve(); // already gone
     }
     this.#checkReady();
     for (const job of [...this.#jobs.values()]) {
@@ -507,6 +511,7 @@ export class WorkerTaskRunner extends TaskRunner {
     }
     // Start the replacement now, so a retry (or the next task) finds it ready instead of waiting for it to load.
     if (!this.#closed && this.#broken === undefined && this.#pool.length < this.threads) this.#spawn();
+    return terminated;
   }
 
   #checkReady(): void {
@@ -522,13 +527,6 @@ export class WorkerTaskRunner extends TaskRunner {
       if (cause === undefined) resolve();
       else reject(new WorkerThreadError(`No worker thread can start: ${_message(cause)}`, { cause }));
     }
-  }
-
-  async #retire(thread: _Thread): Promise<void> {
-    if (thread.lost) return;
-    thread.lost = true;
-    this.#pool.splice(this.#pool.indexOf(thread), 1);
-    await thread.worker.terminate();
   }
 }
 

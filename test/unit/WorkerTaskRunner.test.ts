@@ -211,6 +211,31 @@ describe("WorkerTaskRunner", () => {
     chan.close();
   });
 
+  it("close() at its deadline stops the threads; a task still stuck there fails and nothing is left running", async () => {
+    const runner = await made({ threads: 1 });
+    const flags = new Int32Array(new SharedArrayBuffer(16));
+    const failed = once(runner, "failure");
+    runner.addTask(spin, flags);
+    const started = await new Promise<boolean>((resolve) => {
+      const check = setInterval(() => {
+        if (Atomics.load(flags, 0) === 1) {
+          clearInterval(check);
+          resolve(true);
+        }
+      }, 5);
+    });
+    assert.ok(started);
+    const result = await runner.close({ timeoutMs: 50 });
+    assert.equal(result.drained, false);
+    assert.deepEqual(result.unfinished.map((t) => [t.name, t.state]), [["spin", "running"]]);
+    const [error] = await failed;
+    assert.ok(error instanceof WorkerThreadError);
+    assert.match(error.message, /closed/);
+    assert.equal(runner.stats().running, 0);
+    assert.deepEqual(await runner.drain(), { drained: true, unfinished: [] });
+    assert.throws(() => runner.addTask(report, "channel", 1), /after close\(\)/);
+  });
+
   it("refuses at addTask a plain function, a task the module does not export, and arguments a thread cannot receive", async () => {
     const runner = await made({ threads: 1 });
     const chan = channel();
