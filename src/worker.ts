@@ -108,7 +108,21 @@ export interface WorkerTaskRunnerOptions extends TaskRunnerOptions {
   readonly resourceLimits?: WorkerResourceLimits;
 }
 
-/** Why a task failed without an error of its own: its thread crashed, ran out of memory or was terminated. */
+/**
+ * Why a task failed without an error of its own: its thread crashed, ran out
+ * of memory, was terminated (a task stuck past its abort) or was stopped by
+ * `close()`. The task may have done part of its work.
+ *
+ * @example Tell a lost thread from a task's own failure
+ * ```ts
+ * import { WorkerThreadError } from "@background/tasks/worker";
+ *
+ * function describe(error: unknown): string {
+ *   return error instanceof WorkerThreadError ? `thread lost: ${error.message}` : `task failed: ${String(error)}`;
+ * }
+ * console.assert(describe(new WorkerThreadError("its worker thread exited (code 1)")).startsWith("thread lost"));
+ * ```
+ */
 export class WorkerThreadError extends Error {
   override readonly name = "WorkerThreadError";
 
@@ -186,27 +200,22 @@ const _WORKER_OPTIONS: _OptionKeys<Omit<WorkerTaskRunnerOptions, keyof TaskRunne
  * Runs on Bun, Deno and Node (`node:worker_threads`). Cloudflare Workers have
  * no threads: the constructor throws there.
  *
- * @example A CSV import on a worker thread
- * ```ts ignore
- * // tasks.ts
- * import { defineTask } from "@background/tasks";
- * export const importCsv = defineTask("import-csv", async function (path: string) {
- *   for await (const row of readRows(path, { signal: this.signal })) save(row);
- * }, { timeoutMs: 600_000 });
- *
- * // server.ts
- * import { getBackgroundTasks, withBackgroundTasks } from "@background/tasks";
+ * @example A task on a worker thread (its module written to a temporary folder, so the example runs as is)
+ * ```ts
  * import { WorkerTaskRunner } from "@background/tasks/worker";
- * import { importCsv } from "./tasks.ts";
  *
- * const runner = new WorkerTaskRunner({ module: new URL("./tasks.ts", import.meta.url), threads: 2 });
- * export default {
- *   fetch: withBackgroundTasks((request: Request) => {
- *     getBackgroundTasks(request).addTask(importCsv, "/uploads/a.csv");
- *     return Response.json({ accepted: true }, { status: 202 });
- *   }, { runner }),
- * };
- * // on shutdown: await runner.close({ timeoutMs: 30_000 });
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/tasks.ts`, `import { defineTask } from "@background/tasks";
+ * export const square = defineTask("square", (n: number) => console.log(n * n));`);
+ * const tasks = `file://${dir}/tasks.ts`;
+ * const { square } = await import(tasks);
+ *
+ * const runner = new WorkerTaskRunner({ module: tasks, threads: 1, timeoutMs: 10_000 });
+ * await runner.ready(); // the thread has imported tasks.ts
+ * runner.addTask(square, 7); // logs 49 from the thread
+ * const { drained } = await runner.close({ timeoutMs: 5_000 });
+ * console.assert(drained && runner.stats().succeeded === 1);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class WorkerTaskRunner extends TaskRunner {

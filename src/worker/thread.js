@@ -47,7 +47,7 @@ import(module).then(
   (/** @type {Record<string, unknown>} */ exports) => {
     for (const value of Object.values(exports)) {
       const definition = typeof value === "function" ? /** @type {any} */ (value)[kDefinition] : undefined;
-      if (definition !== undefined) tasks.set(definition.name, value);
+      if (definition !== undefined) tasks.set(definition.name, /** @type {Function} */ (value));
     }
     port.postMessage([[READY, [...tasks.keys()]]]);
     const waiting = /** @type {unknown[][][]} */ (held);
