@@ -353,6 +353,11 @@ export class WorkerTaskRunner extends TaskRunner {
   }
 
   #send(task: AcceptedTask, resolve: () => void, reject: (error: unknown) => void): void {
+    if (this.#closed) {
+      // A retry of a task that close() stopped: no thread is started again.
+      reject(new WorkerThreadError(`Task "${taskDefinition(task.fn)?.name}" did not start: the runner was closed.`));
+      return;
+    }
     if (this.#Worker === undefined || this.#broken !== undefined) {
       const cause = this.#loadError ?? this.#broken;
       reject(

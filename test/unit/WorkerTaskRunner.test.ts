@@ -212,7 +212,7 @@ describe("WorkerTaskRunner", () => {
   });
 
   it("close() at its deadline stops the threads; a task still stuck there fails and nothing is left running", async () => {
-    const runner = await made({ threads: 1 });
+    const runner = await made({ threads: 1, retries: 2, retryDelayMs: 0 });
     const flags = new Int32Array(new SharedArrayBuffer(16));
     const failed = once(runner, "failure");
     runner.addTask(spin, flags);
@@ -231,6 +231,7 @@ describe("WorkerTaskRunner", () => {
     const [error] = await failed;
     assert.ok(error instanceof WorkerThreadError);
     assert.match(error.message, /closed/);
+    assert.equal(Atomics.load(flags, 0), 1, "its retries started no thread after close()");
     assert.equal(runner.stats().running, 0);
     assert.deepEqual(await runner.drain(), { drained: true, unfinished: [] });
     assert.throws(() => runner.addTask(report, "channel", 1), /after close\(\)/);
