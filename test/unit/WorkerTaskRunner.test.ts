@@ -144,7 +144,7 @@ describe("WorkerTaskRunner", () => {
   });
 
   it("terminates and replaces a thread stuck in a loop past its timeout", async () => {
-    const runner = await made({ threads: 1, timeoutMs: 300, abortGraceMs: 20 });
+    const runner = await made({ threads: 1, timeoutMs: 1_000, abortGraceMs: 20 });
     const chan = channel();
     const failed = once(runner, "failure");
     const flags = new Int32Array(new SharedArrayBuffer(16));
