@@ -47,8 +47,9 @@ export function _observeAdded(observers: readonly _TaskObserver[], task: Accepte
   }
 }
 
-/** Tells the observers a task was queued. */
-export function _observeQueued(observers: readonly _TaskObserver[], task: AcceptedTask): void {
+/** Notes when a task was queued and tells the observers. */
+export function _observeQueued(observers: readonly _TaskObserver[], task: AcceptedTask & { _queuedAt: number }): void {
+  task._queuedAt = performance.now();
   for (const observer of observers) {
     try {
       observer.queued?.(task);
@@ -56,6 +57,11 @@ export function _observeQueued(observers: readonly _TaskObserver[], task: Accept
       console.error("[background-tasks] an observer threw on a queued task:", error);
     }
   }
+}
+
+/** When an observed task last entered the run queue (`performance.now()`), or 0. */
+export function _queuedAt(task: AcceptedTask): number {
+  return (task as { _queuedAt?: number })._queuedAt ?? 0;
 }
 
 /** One attempt under observation: what the nested calls need, kept in one object. */

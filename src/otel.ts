@@ -35,24 +35,25 @@
  */
 import {
   type Attributes,
+  type BatchObservableResult,
   context,
-  type Counter,
+  createNoopMeter,
   type Histogram,
   type Link,
   type Meter,
   type MeterProvider,
   metrics,
+  type Observable,
   type Span,
   SpanStatusCode,
   trace,
   type Tracer,
   type TracerProvider,
-  type UpDownCounter,
 } from "@opentelemetry/api";
 import type { AcceptedTask } from "./types.ts";
 import type { TaskRunner } from "./TaskRunner.ts";
 import { TaskTimeoutError } from "./errors.ts";
-import { _observe } from "./_observers.ts";
+import { _observe, _queuedAt } from "./_observers.ts";
 
 /** The instrumentation scope of the spans and metrics. */
 export const INSTRUMENTATION_NAME = "@background/tasks";
@@ -71,24 +72,27 @@ export interface InstrumentTasksOptions {
   readonly meterProvider?: MeterProvider | false;
 }
 
-interface _Instruments {
-  readonly queued: UpDownCounter;
-  readonly running: UpDownCounter;
-  readonly succeeded: Counter;
-  readonly failed: Counter;
-  readonly retried: Counter;
-  readonly dropped: Counter;
-  readonly skipped: Counter;
-  readonly duration: Histogram;
-  readonly queueWait: Histogram;
+/** One task name's attributes, made once, and its counts, read when metrics are collected. */
+interface _ByName {
+  readonly attributes: Attributes;
+  readonly outcomes: { readonly success: Attributes; readonly failure: Attributes; readonly timeout: Attributes };
+  queued: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+  retried: number;
+  dropped: number;
+  skipped: number;
 }
+
+type _Outcome = "success" | "failure" | "timeout";
 
 /**
  * Traces each attempt of `runner`'s tasks and records its metrics, from now
  * on. Call it once per runner (each call adds its own spans and counts).
- * Works for in-process runners and for the web side of a durable runner
- * (there an attempt is the hand-over to the queue; for the worker side see
- * docs/observability.md).
+ * Works for in-process and worker-thread runners, and for the web side of a
+ * durable runner (there an attempt is the hand-over to the queue; for the
+ * worker side see docs/observability.md).
  *
  * @param runner the runner to instrument
  * @param options the tracer and meter providers; default: the global ones
@@ -109,89 +113,106 @@ export function instrumentTasks(runner: TaskRunner, options: InstrumentTasksOpti
   const { tracerProvider, meterProvider } = options;
   const tracer = tracerProvider === false ? undefined : (tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_NAME);
   const meter = meterProvider === false ? undefined : (meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_NAME);
-  const instruments = meter === undefined ? undefined : _createInstruments(meter);
-  const queuedAt = new WeakMap<AcceptedTask, number>();
+  // The metrics API has no proxy: a meter from the no-op provider stays a no-op, so skip it entirely.
+  const histograms = meter === undefined || meter instanceof _NoopMeter ? undefined : _createHistograms(meter);
+  const byName = new Map<string, _ByName>();
+  const counts = (name: string): _ByName => {
+    let entry = byName.get(name);
+    if (entry === undefined) byName.set(name, entry = _newCounts(name));
+    return entry;
+  };
+  const stopCollecting = histograms === undefined ? undefined : _observeCounts(meter!, byName);
 
   const stopObserving = _observe(runner, {
-    queued(task) {
-      queuedAt.set(task, performance.now());
-      instruments?.queued.add(1, _nameAttributes(task.name));
-    },
+    queued: histograms === undefined ? undefined : (task) => void counts(task.name).queued++,
     attempt(task, attempt) {
       const started = performance.now();
-      const since = queuedAt.get(task);
-      const waitMs = since === undefined ? 0 : started - since;
-      const attributes = _nameAttributes(task.name);
-      if (instruments !== undefined) {
-        instruments.queued.add(-1, attributes);
-        instruments.running.add(1, attributes);
-        instruments.queueWait.record(waitMs / 1000, attributes);
+      const name = task.name;
+      const entry = histograms === undefined ? undefined : counts(name);
+      const queuedAt = _queuedAt(task);
+      const waitMs = queuedAt === 0 ? 0 : started - queuedAt;
+      if (entry !== undefined) {
+        entry.queued--;
+        entry.running++;
+        histograms!.queueWait.record(waitMs / 1000, entry.attributes);
       }
       const span = tracer === undefined ? undefined : _startSpan(tracer, task, waitMs);
-      let ended = false;
-      const end = (error: unknown, failed: boolean): void => {
-        if (ended) return;
-        ended = true;
-        const outcome = !failed ? "success" : error instanceof TaskTimeoutError ? "timeout" : "failure";
-        if (instruments !== undefined) {
-          instruments.running.add(-1, attributes);
-          instruments.duration.record((performance.now() - started) / 1000, { ...attributes, "background_task.outcome": outcome });
+      if (entry === undefined && span === undefined) return attempt();
+      const end = (outcome: _Outcome, error: unknown): void => {
+        if (entry !== undefined) {
+          entry.running--;
+          histograms!.duration.record((performance.now() - started) / 1000, entry.outcomes[outcome]);
         }
-        if (span !== undefined) _endSpan(span, outcome, error, failed);
+        if (span !== undefined) _endSpan(span, outcome, error);
       };
       let result: unknown;
       try {
         result = span === undefined ? attempt() : context.with(trace.setSpan(context.active(), span), attempt);
       } catch (error) {
-        end(error, true);
+        end(error instanceof TaskTimeoutError ? "timeout" : "failure", error);
         throw error;
       }
       if (result !== null && typeof result === "object" && typeof (result as PromiseLike<unknown>).then === "function") {
-        (result as PromiseLike<unknown>).then(() => end(undefined, false), (error: unknown) => end(error, true));
-        // The runner gives up on an attempt that times out; its span ends then, not when the work does.
-        const signal = task.signal;
-        signal.addEventListener("abort", () => {
-          if (signal.reason instanceof TaskTimeoutError) end(signal.reason, true);
-        }, { once: true });
-      } else end(undefined, false);
+        _endLater(task, result as PromiseLike<unknown>, end);
+      } else end("success", undefined);
       return result;
     },
   });
 
-  const unsubscribe = instruments === undefined ? [] : [
-    runner.on("success", (task) => instruments.succeeded.add(1, _nameAttributes(task.name))),
-    runner.on("failure", (_error, info) => instruments.failed.add(1, _nameAttributes(info.name))),
-    runner.on("retry", (_error, info) => instruments.retried.add(1, _nameAttributes(info.name))),
-    runner.on("drop", (task) => instruments.dropped.add(1, _nameAttributes(task.name))),
-    runner.on("skip", (task) => instruments.skipped.add(1, _nameAttributes(task.name))),
+  const unsubscribe = histograms === undefined ? [] : [
+    runner.on("success", (task) => void counts(task.name).succeeded++),
+    runner.on("failure", (_error, info) => void counts(info.name).failed++),
+    runner.on("retry", (_error, info) => void counts(info.name).retried++),
+    runner.on("drop", (task) => void counts(task.name).dropped++),
+    runner.on("skip", (task) => void counts(task.name).skipped++),
   ];
   return () => {
     stopObserving();
     for (const off of unsubscribe) off();
+    stopCollecting?.();
   };
 }
 
-function _nameAttributes(name: string): Attributes {
-  return { "background_task.name": name };
+/** Ends an async attempt once: when its promise settles, or when the runner times it out. */
+function _endLater(task: AcceptedTask, result: PromiseLike<unknown>, end: (outcome: _Outcome, error: unknown) => void): void {
+  let ended = false;
+  const once = (outcome: _Outcome, error: unknown): void => {
+    if (ended) return;
+    ended = true;
+    end(outcome, error);
+  };
+  result.then(() => once("success", undefined), (error: unknown) => once(error instanceof TaskTimeoutError ? "timeout" : "failure", error));
+  // The runner gives up on an attempt that times out; its span ends then, not when the work does.
+  const signal = task.signal;
+  signal.addEventListener("abort", () => {
+    if (signal.reason instanceof TaskTimeoutError) once("timeout", signal.reason);
+  }, { once: true });
+}
+
+const _NoopMeter = createNoopMeter().constructor;
+
+function _newCounts(name: string): _ByName {
+  const attributes = { "background_task.name": name };
+  const outcome = (value: _Outcome): Attributes => ({ ...attributes, "background_task.outcome": value });
+  return {
+    attributes,
+    outcomes: { success: outcome("success"), failure: outcome("failure"), timeout: outcome("timeout") },
+    queued: 0,
+    running: 0,
+    succeeded: 0,
+    failed: 0,
+    retried: 0,
+    dropped: 0,
+    skipped: 0,
+  };
 }
 
 // Seconds, from a millisecond to a minute (the API's default buckets suit milliseconds).
 const _SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-function _createInstruments(meter: Meter): _Instruments {
-  const tasks = { unit: "{task}" };
+function _createHistograms(meter: Meter): { readonly duration: Histogram; readonly queueWait: Histogram } {
   const seconds = { unit: "s", advice: { explicitBucketBoundaries: _SECONDS } };
   return {
-    queued: meter.createUpDownCounter("background_tasks.queued", { ...tasks, description: "Tasks ready to run, waiting for a free slot." }),
-    running: meter.createUpDownCounter("background_tasks.running", { ...tasks, description: "Attempts running now." }),
-    succeeded: meter.createCounter("background_tasks.succeeded", { ...tasks, description: "Tasks that finished without error." }),
-    failed: meter.createCounter("background_tasks.failed", { ...tasks, description: "Tasks that failed after their last attempt." }),
-    retried: meter.createCounter("background_tasks.retried", {
-      ...tasks,
-      description: "Retries scheduled after a failed or timed-out attempt.",
-    }),
-    dropped: meter.createCounter("background_tasks.dropped", { ...tasks, description: "Tasks not accepted because the runner was full." }),
-    skipped: meter.createCounter("background_tasks.skipped", { ...tasks, description: "Accepted tasks that were never started." }),
     duration: meter.createHistogram("background_tasks.duration", { ...seconds, description: "How long an attempt ran." }),
     queueWait: meter.createHistogram("background_tasks.queue_wait", {
       ...seconds,
@@ -200,11 +221,60 @@ function _createInstruments(meter: Meter): _Instruments {
   };
 }
 
-function _startSpan(tracer: Tracer, task: AcceptedTask, waitMs: number): Span {
+/**
+ * The counts are kept in plain numbers per task name and reported when metrics are collected
+ * (observable instruments), so an attempt pays for two histogram records, not eight updates.
+ */
+function _observeCounts(meter: Meter, byName: Map<string, _ByName>): () => void {
+  const tasks = { unit: "{task}" };
+  const gauges = {
+    queued: meter.createObservableUpDownCounter("background_tasks.queued", {
+      ...tasks,
+      description: "Tasks ready to run, waiting for a free slot.",
+    }),
+    running: meter.createObservableUpDownCounter("background_tasks.running", { ...tasks, description: "Attempts running now." }),
+  };
+  const totals = {
+    succeeded: meter.createObservableCounter("background_tasks.succeeded", { ...tasks, description: "Tasks that finished without error." }),
+    failed: meter.createObservableCounter("background_tasks.failed", {
+      ...tasks,
+      description: "Tasks that failed after their last attempt.",
+    }),
+    retried: meter.createObservableCounter("background_tasks.retried", {
+      ...tasks,
+      description: "Retries scheduled after a failed or timed-out attempt.",
+    }),
+    dropped: meter.createObservableCounter("background_tasks.dropped", {
+      ...tasks,
+      description: "Tasks not accepted because the runner was full.",
+    }),
+    skipped: meter.createObservableCounter("background_tasks.skipped", {
+      ...tasks,
+      description: "Accepted tasks that were never started.",
+    }),
+  };
+  const all: Observable[] = [...Object.values(gauges), ...Object.values(totals)];
+  const callback = (result: BatchObservableResult): void => {
+    for (const entry of byName.values()) {
+      for (const [key, instrument] of Object.entries(gauges)) {
+        result.observe(instrument, entry[key as keyof typeof gauges], entry.attributes);
+      }
+      for (const [key, instrument] of Object.entries(totals)) {
+        const value = entry[key as keyof typeof totals];
+        if (value > 0) result.observe(instrument, value, entry.attributes);
+      }
+    }
+  };
+  meter.addBatchObservableCallback(callback, all);
+  return () => meter.removeBatchObservableCallback(callback, all);
+}
+
+/** The attempt's span, or `undefined` when it would not be recorded (no provider, not sampled). */
+function _startSpan(tracer: Tracer, task: AcceptedTask, waitMs: number): Span | undefined {
   // Inside the attempt, the active context is the one the task was added in (the request's).
   const added = trace.getSpanContext(context.active());
   const links: Link[] = added === undefined || !trace.isSpanContextValid(added) ? [] : [{ context: added }];
-  return tracer.startSpan(task.name, {
+  const span = tracer.startSpan(task.name, {
     root: true,
     links,
     attributes: {
@@ -213,11 +283,12 @@ function _startSpan(tracer: Tracer, task: AcceptedTask, waitMs: number): Span {
       "background_task.queue_wait_ms": waitMs,
     },
   });
+  return span.isRecording() ? span : undefined;
 }
 
-function _endSpan(span: Span, outcome: string, error: unknown, failed: boolean): void {
+function _endSpan(span: Span, outcome: _Outcome, error: unknown): void {
   span.setAttribute("background_task.outcome", outcome);
-  if (failed) {
+  if (outcome !== "success") {
     if (error instanceof Error) span.recordException(error);
     else span.recordException(String(error));
     span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });

@@ -30,6 +30,8 @@ export class _Task implements AcceptedTask {
   holdsPlace = false;
   /** The `AsyncLocalStorage` context the task was added in; it runs in it. */
   readonly asyncContext: _AsyncContext | undefined = _captureContext();
+  /** When the task last entered the run queue (`performance.now()`), kept only for observers. */
+  _queuedAt = 0;
 
   constructor(fn: TaskFunction, args: readonly unknown[], owner: _TaskOwner | undefined) {
     this.fn = fn;

@@ -150,15 +150,15 @@ describe("instrumentTasks", () => {
     runner.addTask(function metricsDropped() {}); // past maxPending
     await Promise.resolve();
     const name = (value: string) => ({ "background_task.name": value });
-    assert.deepEqual(await metric("background_tasks.running"), [{ attributes: name("metricsSlow"), value: 1 }]);
+    const nonZero = async (metricName: string) => (await metric(metricName)).filter((point) => point.value !== 0);
+    assert.deepEqual(await nonZero("background_tasks.running"), [{ attributes: name("metricsSlow"), value: 1 }]);
     assert.deepEqual(
-      (await metric("background_tasks.queued")).sort((a, b) =>
+      (await nonZero("background_tasks.queued")).sort((a, b) =>
         String(a.attributes["background_task.name"]).localeCompare(String(b.attributes["background_task.name"]))
       ),
       [
         { attributes: name("metricsFails"), value: 1 },
         { attributes: name("metricsOk"), value: 1 },
-        { attributes: name("metricsSlow"), value: 0 },
       ],
     );
     release();
