@@ -44,6 +44,7 @@ import {
   type MeterProvider,
   metrics,
   type Observable,
+  ProxyTracerProvider,
   type Span,
   SpanStatusCode,
   trace,
@@ -111,7 +112,10 @@ export function instrumentTasks(runner: TaskRunner, options: InstrumentTasksOpti
     }
   }
   const { tracerProvider, meterProvider } = options;
-  const tracer = tracerProvider === false ? undefined : (tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_NAME);
+  const provider = tracerProvider === false ? undefined : tracerProvider ?? trace.getTracerProvider();
+  const tracer = provider?.getTracer(INSTRUMENTATION_NAME);
+  // The global provider is a proxy until an SDK registers one; until then an attempt skips all span work.
+  const unregistered = (): boolean => provider instanceof ProxyTracerProvider && provider.getDelegate() === _NOOP_TRACER_PROVIDER;
   const meter = meterProvider === false ? undefined : (meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_NAME);
   // The metrics API has no proxy: a meter from the no-op provider stays a no-op, so skip it entirely.
   const histograms = meter === undefined || meter instanceof _NoopMeter ? undefined : _createHistograms(meter);
@@ -136,7 +140,7 @@ export function instrumentTasks(runner: TaskRunner, options: InstrumentTasksOpti
         entry.running++;
         histograms!.queueWait.record(waitMs / 1000, entry.attributes);
       }
-      const span = tracer === undefined ? undefined : _startSpan(tracer, task, waitMs);
+      const span = tracer === undefined || unregistered() ? undefined : _startSpan(tracer, task, waitMs);
       if (entry === undefined && span === undefined) return attempt();
       const end = (outcome: _Outcome, error: unknown): void => {
         if (entry !== undefined) {
@@ -190,6 +194,7 @@ function _endLater(task: AcceptedTask, result: PromiseLike<unknown>, end: (outco
 }
 
 const _NoopMeter = createNoopMeter().constructor;
+const _NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
 
 function _newCounts(name: string): _ByName {
   const attributes = { "background_task.name": name };
