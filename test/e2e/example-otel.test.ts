@@ -5,6 +5,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:http";
 import { bun, root, startExample } from "./_exampleServer.ts";
 
 const traceId = "0af7651916cd43dd8448eb211c80319c";
@@ -39,6 +41,37 @@ describe("example server: OpenTelemetry", () => {
       assert.equal(tasks.stats.succeeded, 1, "/tasks stays");
     } finally {
       await server.close();
+    }
+  });
+
+  it("OTEL_EXPORTER_OTLP_ENDPOINT sends the spans to a collector over OTLP/HTTP", async () => {
+    let received!: (body: string) => void;
+    const bodies: string[] = [];
+    const gotTask = new Promise<string>((resolve) => (received = resolve));
+    const collector = createServer((request, response) => {
+      let body = "";
+      request.setEncoding("utf8");
+      request.on("data", (chunk) => (body += chunk));
+      request.on("end", () => {
+        bodies.push(`${request.method} ${request.url} ${request.headers["content-type"]}`);
+        response.writeHead(200, { "content-type": "application/json" }).end("{}");
+        if (body.includes('"write-log"')) received(body);
+      });
+    });
+    collector.listen(0, "127.0.0.1");
+    await once(collector, "listening");
+    const { port } = collector.address() as { port: number };
+    const server = await startExample({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_BSP_SCHEDULE_DELAY: "50" });
+    try {
+      await server.waitForOutput(/OpenTelemetry: traces otlp; metrics off/);
+      const response = await fetch(`${server.base}/send-notification/ada@example.com`, { method: "POST", headers: { traceparent } });
+      await response.arrayBuffer();
+      const body = await gotTask;
+      assert.match(bodies[0]!, /^POST \/v1\/traces application\/json/);
+      assert.ok(body.includes(traceId), "the exported spans carry the caller's trace id (the request's span, the task's link)");
+    } finally {
+      await server.close();
+      collector.close();
     }
   });
 
