@@ -11,7 +11,11 @@
  * import { defineTask } from "@background/tasks";
  * export const countPrimes = defineTask("count-primes", (below: number) => {
  *   let count = 0;
- *   for (let n = 2; n < below; n++) if ([2, 3, 5, 7].every((p) => n === p || n % p !== 0)) count++;
+ *   for (let n = 2; n < below; n++) {
+ *     let d = 2;
+ *     while (d * d <= n && n % d !== 0) d++;
+ *     if (d * d > n) count++; // no divisor up to its square root: a prime
+ *   }
  *   console.log(`${count} primes below ${below}`);
  * });
  *
