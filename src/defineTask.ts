@@ -4,7 +4,17 @@ import { _checkOptions, _TASK_SETTINGS } from "./_options.ts";
 
 const kDefinition: unique symbol = Symbol.for("@background/tasks.definition");
 
-/** The name and settings `defineTask` attached to a function. */
+/**
+ * The name and settings `defineTask` attached to a function.
+ *
+ * @example
+ * ```ts
+ * import { defineTask, type TaskDefinition, taskDefinition } from "@background/tasks";
+ *
+ * const definition: TaskDefinition | undefined = taskDefinition(defineTask("ping", () => {}, { retries: 1 }));
+ * console.assert(definition?.name === "ping" && definition.settings.retries === 1);
+ * ```
+ */
 export interface TaskDefinition {
   /** The stable name: reported to hooks and used by durable runners to find the function. */
   readonly name: string;

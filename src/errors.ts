@@ -44,7 +44,22 @@ export class TaskQueueFullError extends Error {
   }
 }
 
-/** The reason a task's `signal` is aborted with, and the error reported, when an attempt runs past its timeout. */
+/**
+ * The reason a task's `signal` is aborted with, and the error reported, when an attempt runs past its timeout.
+ *
+ * @example
+ * ```ts
+ * import { TaskRunner, TaskTimeoutError } from "@background/tasks";
+ *
+ * const errors: unknown[] = [];
+ * const runner = new TaskRunner({ timeoutMs: 10, onError: (error) => void errors.push(error) });
+ * runner.addTask(function (this: { signal: AbortSignal }) {
+ *   return new Promise((resolve) => this.signal.addEventListener("abort", resolve));
+ * });
+ * await runner.drain();
+ * console.assert(errors[0] instanceof TaskTimeoutError && errors[0].timeoutMs === 10);
+ * ```
+ */
 export class TaskTimeoutError extends Error {
   /** Always `"TaskTimeoutError"`. */
   override readonly name = "TaskTimeoutError";
@@ -63,7 +78,22 @@ export class TaskTimeoutError extends Error {
   }
 }
 
-/** The reason running tasks' signals are aborted with when a `drain()` deadline passes. */
+/**
+ * The reason running tasks' signals are aborted with when a `drain()` deadline passes.
+ *
+ * @example
+ * ```ts
+ * import { DrainTimeoutError, TaskRunner } from "@background/tasks";
+ *
+ * const runner = new TaskRunner();
+ * let reason: unknown;
+ * runner.addTask(function (this: { signal: AbortSignal }) {
+ *   return new Promise<void>((resolve) => this.signal.addEventListener("abort", () => resolve(reason = this.signal.reason)));
+ * });
+ * await runner.drain({ timeoutMs: 10 });
+ * console.assert(reason instanceof DrainTimeoutError);
+ * ```
+ */
 export class DrainTimeoutError extends Error {
   /** Always `"DrainTimeoutError"`. */
   override readonly name = "DrainTimeoutError";

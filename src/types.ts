@@ -6,14 +6,47 @@
  * @module
  */
 
-/** A value or a promise of it. */
+/**
+ * A value or a promise of it.
+ *
+ * @example
+ * ```ts
+ * import type { Awaitable } from "@background/tasks";
+ *
+ * const later: Awaitable<number> = Promise.resolve(1);
+ * console.assert((await later) === 1);
+ * ```
+ */
 export type Awaitable<T> = T | PromiseLike<T>;
 
-/** Any Fetch-style handler: a `Request` first, then whatever the server passes along. */
+/**
+ * Any Fetch-style handler: a `Request` first, then whatever the server passes along.
+ *
+ * @example
+ * ```ts
+ * import type { FetchHandler } from "@background/tasks";
+ *
+ * const handler: FetchHandler = (_request: Request) => new Response("ok");
+ * console.assert((await handler(new Request("http://localhost/"))).status === 200);
+ * ```
+ */
 // deno-lint-ignore no-explicit-any
 export type FetchHandler = (request: Request, ...rest: any[]) => Awaitable<Response>;
 
-/** The request a task was added for, as reported to hooks. */
+/**
+ * The request a task was added for, as reported to hooks.
+ *
+ * @example
+ * ```ts
+ * import { TaskRunner, type TaskRequestInfo } from "@background/tasks";
+ *
+ * const failedFor: (TaskRequestInfo | undefined)[] = [];
+ * const runner = new TaskRunner({ onError: (_error, info) => void failedFor.push(info.request) });
+ * runner.addTask(() => { throw new Error("boom"); });
+ * await runner.drain();
+ * console.assert(failedFor[0] === undefined); // added to the runner directly, not for a request
+ * ```
+ */
 export interface TaskRequestInfo {
   /** The HTTP method, e.g. `"POST"`. */
   readonly method: string;
@@ -61,11 +94,42 @@ export interface TaskContext {
   readonly idempotencyKey?: string | undefined;
 }
 
-/** A background task: a sync or async function, called with `this` bound to its {@link TaskContext}. */
+/**
+ * A background task: a sync or async function, called with `this` bound to its {@link TaskContext}.
+ *
+ * @example
+ * ```ts
+ * import type { TaskContext, TaskFunction } from "@background/tasks";
+ *
+ * const sendMail: TaskFunction<[to: string]> = async function (this: TaskContext, to: string) {
+ *   if (this.signal.aborted) return;
+ *   console.log(`mail to ${to}, attempt ${this.attempt}`);
+ * };
+ * ```
+ */
 // deno-lint-ignore no-explicit-any
 export type TaskFunction<Args extends any[] = any[]> = (this: TaskContext, ...args: Args) => unknown;
 
-/** A task a runner accepted: its context plus the function and arguments to run. */
+/**
+ * A task a runner accepted: its context plus the function and arguments to run.
+ *
+ * @example
+ * ```ts
+ * import { type AcceptedTask, TaskRunner } from "@background/tasks";
+ *
+ * class LoggingRunner extends TaskRunner {
+ *   readonly names: string[] = [];
+ *   protected override store(task: AcceptedTask): undefined {
+ *     this.names.push(`${task.name}(${task.args.length})`);
+ *     return undefined;
+ *   }
+ * }
+ * const runner = new LoggingRunner();
+ * runner.addTask(function ping(_n: number) {}, 1);
+ * await runner.drain();
+ * console.assert(runner.names[0] === "ping(1)");
+ * ```
+ */
 export interface AcceptedTask extends TaskContext {
   /** The function added. */
   readonly fn: TaskFunction;
@@ -73,7 +137,17 @@ export interface AcceptedTask extends TaskContext {
   readonly args: readonly unknown[];
 }
 
-/** Per-task settings, set once with `defineTask` and applied wherever the task is added. */
+/**
+ * Per-task settings, set once with `defineTask` and applied wherever the task is added.
+ *
+ * @example
+ * ```ts
+ * import { defineTask, type TaskSettings } from "@background/tasks";
+ *
+ * const settings: TaskSettings<[to: string]> = { timeoutMs: 10_000, retries: 3, concurrency: 4 };
+ * const sendMail = defineTask("send-mail", async (to: string) => console.log(`mail ${to}`), settings);
+ * ```
+ */
 // deno-lint-ignore no-explicit-any
 export interface TaskSettings<Args extends any[] = any[]> {
   /**
@@ -108,16 +182,64 @@ export interface TaskSettings<Args extends any[] = any[]> {
   readonly idempotencyKey?: (...args: Args) => string;
 }
 
-/** How a request's tasks run relative to each other. */
+/**
+ * How a request's tasks run relative to each other.
+ *
+ * @example
+ * ```ts
+ * import type { TaskOrder } from "@background/tasks";
+ *
+ * const order: TaskOrder = "parallel";
+ * ```
+ */
 export type TaskOrder = "sequential" | "parallel";
 
-/** What a runner does when a new task would exceed `maxPending`. */
+/**
+ * What a runner does when a new task would exceed `maxPending`.
+ *
+ * @example
+ * ```ts
+ * import { TaskRunner, type OverflowPolicy } from "@background/tasks";
+ *
+ * const overflow: OverflowPolicy = "drop";
+ * const runner = new TaskRunner({ maxPending: 0, overflow, onError: () => {} });
+ * console.assert(runner.addTask(() => {}) === false);
+ * ```
+ */
 export type OverflowPolicy = "reject" | "drop";
 
-/** Where a task stands when it is reported as unfinished by `drain()`. */
+/**
+ * Where a task stands when it is reported as unfinished by `drain()`.
+ *
+ * @example
+ * ```ts
+ * import { TaskRunner, type TaskState } from "@background/tasks";
+ *
+ * const runner = new TaskRunner();
+ * runner.addTask(function stuck(this: { signal: AbortSignal }) {
+ *   return new Promise((resolve) => this.signal.addEventListener("abort", resolve));
+ * });
+ * const { unfinished } = await runner.drain({ timeoutMs: 10 });
+ * const state: TaskState | undefined = unfinished[0]?.state;
+ * console.assert(state === "running");
+ * ```
+ */
 export type TaskState = "waiting" | "queued" | "running";
 
-/** Passed to `onError` and to `failure` and `retry` listeners. */
+/**
+ * Passed to `onError` and to `failure` and `retry` listeners.
+ *
+ * @example
+ * ```ts
+ * import { TaskRunner, type TaskErrorInfo } from "@background/tasks";
+ *
+ * const reports: TaskErrorInfo[] = [];
+ * const runner = new TaskRunner({ retries: 1, retryDelayMs: 0, onError: (_error, info) => void reports.push(info) });
+ * runner.addTask(function flaky() { throw new Error("down"); });
+ * await runner.drain();
+ * console.assert(reports[0]?.attempt === 2 && reports[0]?.maxAttempts === 2 && reports[0]?.final);
+ * ```
+ */
 export interface TaskErrorInfo {
   /** The task's name. */
   readonly name: string;
@@ -133,7 +255,17 @@ export interface TaskErrorInfo {
   readonly final: boolean;
 }
 
-/** Options of a {@link TaskRunnerLike} runner. */
+/**
+ * Options of a `TaskRunner` (and of the runners that extend it).
+ *
+ * @example
+ * ```ts
+ * import { TaskRunner, type TaskRunnerOptions } from "@background/tasks";
+ *
+ * const options: TaskRunnerOptions = { concurrency: 8, maxPending: 1_000, timeoutMs: 30_000, retries: 2 };
+ * console.assert(new TaskRunner(options).stats().running === 0);
+ * ```
+ */
 export interface TaskRunnerOptions {
   /**
    * How many tasks may run at once, across all requests.
@@ -180,7 +312,20 @@ export interface TaskRunnerOptions {
   readonly onError?: (error: unknown, info: TaskErrorInfo) => void;
 }
 
-/** Counters of a runner, from `stats()`. */
+/**
+ * Counters of a runner, from `stats()`.
+ *
+ * @example
+ * ```ts
+ * import { TaskRunner, type TaskRunnerStats } from "@background/tasks";
+ *
+ * const runner = new TaskRunner();
+ * runner.addTask(() => {});
+ * await runner.drain();
+ * const stats: TaskRunnerStats = runner.stats();
+ * console.assert(stats.succeeded === 1 && stats.running === 0);
+ * ```
+ */
 export interface TaskRunnerStats {
   /** Accepted, waiting for their response to be sent or for an earlier task of their request. */
   readonly waiting: number;
@@ -202,7 +347,21 @@ export interface TaskRunnerStats {
   readonly skipped: number;
 }
 
-/** A task that had not finished when a `drain()` deadline passed. */
+/**
+ * A task that had not finished when a `drain()` deadline passed.
+ *
+ * @example
+ * ```ts
+ * import { TaskRunner, type UnfinishedTask } from "@background/tasks";
+ *
+ * const runner = new TaskRunner();
+ * runner.addTask(function slow(this: { signal: AbortSignal }) {
+ *   return new Promise((resolve) => this.signal.addEventListener("abort", resolve));
+ * });
+ * const left: readonly UnfinishedTask[] = (await runner.drain({ timeoutMs: 10 })).unfinished;
+ * console.assert(left[0]?.name === "slow");
+ * ```
+ */
 export interface UnfinishedTask {
   /** The task's name. */
   readonly name: string;
@@ -212,7 +371,17 @@ export interface UnfinishedTask {
   readonly request: TaskRequestInfo | undefined;
 }
 
-/** What `drain()` resolves to. */
+/**
+ * What `drain()` resolves to.
+ *
+ * @example
+ * ```ts
+ * import { type DrainResult, TaskRunner } from "@background/tasks";
+ *
+ * const result: DrainResult = await new TaskRunner().drain();
+ * console.assert(result.drained && result.unfinished.length === 0);
+ * ```
+ */
 export interface DrainResult {
   /** `true` when every accepted task settled before the deadline. */
   readonly drained: boolean;
@@ -220,7 +389,17 @@ export interface DrainResult {
   readonly unfinished: readonly UnfinishedTask[];
 }
 
-/** Options of `withBackgroundTasks` and of integrations built on it. */
+/**
+ * Options of `withBackgroundTasks` and of integrations built on it.
+ *
+ * @example
+ * ```ts
+ * import { type BackgroundTasksOptions, withBackgroundTasks } from "@background/tasks";
+ *
+ * const options: BackgroundTasksOptions = { order: "parallel", stopOnError: false, runOnAbort: true };
+ * const fetch = withBackgroundTasks(() => new Response("ok"), options);
+ * ```
+ */
 export interface BackgroundTasksOptions {
   /**
    * `"sequential"` runs a request's tasks one after another in the order
@@ -260,16 +439,43 @@ export interface BackgroundTasksOptions {
  *   64, until a live one proves the flag is on after all.
  * - `"reliable"`: always read it (Deno runs with `--unstable-no-legacy-abort`).
  * - `"legacy"`: never read it; `responseAborted` stays `false` on Deno.
+ *
+ * @example Deno run with `--unstable-no-legacy-abort`
+ * ```ts
+ * import { withBackgroundTasks } from "@background/tasks";
+ *
+ * const fetch = withBackgroundTasks(() => new Response("ok"), { denoAbortSignal: "reliable" });
+ * ```
  */
 export type DenoAbortSignal = "auto" | "reliable" | "legacy";
 
-/** Deno's `ServeHandlerInfo`: `completed` settles once the response has been sent. */
+/**
+ * Deno's `ServeHandlerInfo`: `completed` settles once the response has been sent.
+ *
+ * @example
+ * ```ts
+ * import type { CompletionInfo } from "@background/tasks";
+ *
+ * const info: CompletionInfo = { completed: Promise.resolve() };
+ * await info.completed;
+ * ```
+ */
 export interface CompletionInfo {
   /** Settles once the response has been sent (or could not be). */
   readonly completed: PromiseLike<unknown>;
 }
 
-/** A Node `http.ServerResponse`, reached through a Fetch adapter. */
+/**
+ * A Node `http.ServerResponse`, reached through a Fetch adapter.
+ *
+ * @example
+ * ```ts
+ * import type { NodeResponseLike } from "@background/tasks";
+ *
+ * const res: NodeResponseLike = { writableFinished: true, once: () => {} };
+ * console.assert(res.writableFinished);
+ * ```
+ */
 export interface NodeResponseLike {
   /** The whole response has been handed to the operating system. */
   readonly writableFinished: boolean;
@@ -281,13 +487,35 @@ export interface NodeResponseLike {
   once(event: "close", listener: () => void): unknown;
 }
 
-/** A server that can tell whether a request is still attached to its connection (Bun's `Server`). */
+/**
+ * A server that can tell whether a request is still attached to its connection (Bun's `Server`).
+ *
+ * @example
+ * ```ts
+ * import type { RequestAddressServer } from "@background/tasks";
+ *
+ * const server: RequestAddressServer = { requestIP: () => null }; // detached: the response was written
+ * console.assert(server.requestIP(new Request("http://localhost/")) === null);
+ * ```
+ */
 export interface RequestAddressServer {
   /** The client's address, or `null` once the request is detached from its connection. */
   requestIP(request: Request): unknown;
 }
 
-/** Workers' and Vercel's `ExecutionContext`: keeps the isolate alive until the promise settles. */
+/**
+ * Workers' and Vercel's `ExecutionContext`: keeps the isolate alive until the promise settles.
+ *
+ * @example
+ * ```ts
+ * import type { WaitUntilContext } from "@background/tasks";
+ *
+ * const kept: Promise<unknown>[] = [];
+ * const ctx: WaitUntilContext = { waitUntil: (promise) => void kept.push(promise) };
+ * ctx.waitUntil(Promise.resolve());
+ * console.assert(kept.length === 1);
+ * ```
+ */
 export interface WaitUntilContext {
   /** Keeps the isolate alive until `promise` settles. */
   waitUntil(promise: Promise<unknown>): void;

@@ -4,7 +4,17 @@ import type { TaskRunner } from "./TaskRunner.ts";
 import { _HandOver } from "./handOver.ts";
 import { _checkOptions, _POLICY_OPTIONS } from "./_options.ts";
 
-/** Options of {@link withBackgroundTasks}. */
+/**
+ * Options of {@link withBackgroundTasks}.
+ *
+ * @example
+ * ```ts
+ * import { TaskRunner, withBackgroundTasks, type WithBackgroundTasksOptions } from "@background/tasks";
+ *
+ * const options: WithBackgroundTasksOptions = { runner: new TaskRunner({ concurrency: 4 }), order: "parallel" };
+ * const fetch = withBackgroundTasks(() => new Response("ok"), options);
+ * ```
+ */
 export interface WithBackgroundTasksOptions extends BackgroundTasksOptions {
   /**
    * The runner that executes the tasks; share one across handlers to share

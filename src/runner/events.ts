@@ -1,6 +1,17 @@
 import type { TaskErrorInfo } from "../types.ts";
 
-/** Lifecycle events of a `TaskRunner`, with what each listener receives. */
+/**
+ * Lifecycle events of a `TaskRunner`, with what each listener receives.
+ *
+ * @example
+ * ```ts
+ * import { TaskRunner, type TaskRunnerEvents } from "@background/tasks";
+ *
+ * const onFailure: TaskRunnerEvents["failure"] = (error, info) => console.error(info.name, error);
+ * const runner = new TaskRunner({ onError: () => {} });
+ * runner.on("failure", onFailure);
+ * ```
+ */
 export interface TaskRunnerEvents {
   /** An attempt starts. */
   start: (task: TaskEventInfo) => void;
@@ -16,7 +27,21 @@ export interface TaskRunnerEvents {
   skip: (task: TaskEventInfo) => void;
 }
 
-/** What `start`, `success`, `drop` and `skip` listeners receive. */
+/**
+ * What `start`, `success`, `drop` and `skip` listeners receive.
+ *
+ * @example
+ * ```ts
+ * import { type TaskEventInfo, TaskRunner } from "@background/tasks";
+ *
+ * const started: TaskEventInfo[] = [];
+ * const runner = new TaskRunner();
+ * runner.on("start", (task) => void started.push(task));
+ * runner.addTask(function hello() {});
+ * await runner.drain();
+ * console.assert(started[0]?.name === "hello" && started[0]?.attempt === 1);
+ * ```
+ */
 export type TaskEventInfo = Pick<TaskErrorInfo, "name" | "attempt" | "request">;
 
 /**
