@@ -1,6 +1,9 @@
 // Section "cost": throughput of a handler wrapped with withBackgroundTasks that adds one no-op task,
 // divided by the same bare handler's, same runtime, in-memory body. Goal ≥ 0.95, judged on the
 // interleaved rounds; then the two are also loaded at the same time (bench/lib/together.mjs).
+// The same rounds also run the floor (the bare handler doing only the platform's completion signal
+// and one TaskRunner.addTask: the least any wrapper can cost) and, for Elysia, Elysia's own
+// onAfterResponse doing the no-op (the peer), so each figure has its floor beside it.
 import { spawnSync } from "node:child_process";
 import { interleave, warmUp } from "../lib/compare.mjs";
 import { root, startServer } from "../lib/proc.mjs";
@@ -14,11 +17,11 @@ export async function run(ctx) {
   const { log } = ctx;
   const result = { goal: GOAL, connections: ctx.connections, durationS: ctx.costDurationS, pairs: ctx.costPairs, runtimes: {} };
   const targets = [
-    { key: "bun", label: "Bun.serve", file: "bench/servers/hello.ts", runtime: "bun" },
-    { key: "deno", label: "Deno.serve", file: "bench/servers/hello.ts", runtime: "deno" },
+    { key: "bun", label: "Bun.serve", file: "bench/servers/hello.ts", runtime: "bun", extra: ["floor"] },
+    { key: "deno", label: "Deno.serve", file: "bench/servers/hello.ts", runtime: "deno", extra: ["floor"] },
     { key: "node", label: "Node (node:http via @hono/node-server)", file: "bench/servers/hello-node.mjs", runtime: "node", plainJs: true },
     { key: "elysia", label: "Elysia on Bun: plugin vs plain route", file: "bench/servers/elysia-hello.ts", runtime: "bun",
-      modes: ["plain", "plugin"], needs: elysiaPluginAvailable },
+      modes: ["plain", "plugin"], extra: ["after", "floor"], needs: elysiaPluginAvailable },
   ];
   for (const target of targets.filter((t) => ctx.only.length === 0 || ctx.only.includes(t.key) || ctx.only.includes("cost"))) {
     const rt = runtimes[target.runtime];
@@ -35,16 +38,17 @@ export async function run(ctx) {
     }
     log(`  ${target.label}`);
     const [baseMode, ourMode] = target.modes ?? ["bare", "wrapped"];
+    const modes = [baseMode, ourMode, ...(target.extra ?? [])];
     const servers = [];
     try {
-      for (const mode of [baseMode, ourMode]) {
+      for (const mode of modes) {
         // A plain .mjs file runs on Node without the TypeScript loader.
         const [cmd, args] = target.plainJs ? [process.execPath, [target.file]] : rt.command(target.file);
         servers.push(await startServer({ name: `${target.key}-${mode}`, cmd, args, env: { MODE: mode } }));
       }
       const load = { connections: ctx.connections };
       for (const server of servers) await warmUp(server, load, ctx.warmupS);
-      const variants = servers.map((server, i) => ({ name: [baseMode, ourMode][i], server }));
+      const variants = servers.map((server, i) => ({ name: modes[i], server }));
       const compared = await interleave({
         variants,
         pairs: ctx.costPairs,
@@ -57,14 +61,18 @@ export async function run(ctx) {
       const cpu = compared.ratios[`${ourMode}/${baseMode}`].cpuUsPerRequest;
       const cpuRatio = { median: 1 / cpu.median, min: 1 / cpu.max, max: 1 / cpu.min, n: cpu.n, values: cpu.values.map((v) => 1 / v) };
       log(`    => ${ourMode}/${baseMode} throughput ratio ${ratio.median.toFixed(3)} (${ratio.min.toFixed(3)}–${ratio.max.toFixed(3)}), goal ≥ ${GOAL}; CPU-time ratio ${cpuRatio.median.toFixed(3)} (${cpuRatio.min.toFixed(3)}–${cpuRatio.max.toFixed(3)})`);
+      const beside = Object.fromEntries((target.extra ?? []).map((mode) => [mode, compared.ratios[`${mode}/${baseMode}`].rps]));
+      for (const [mode, r] of Object.entries(beside)) {
+        log(`    => ${mode}/${baseMode} throughput ratio ${r.median.toFixed(3)} (${r.min.toFixed(3)}–${r.max.toFixed(3)})`);
+      }
       // The same two servers loaded at the same time: a steadier figure on a busy machine (no goal).
       // A failure here is reported without losing the interleaved figures above.
-      const together = await loadTogether({ servers: variants, rounds: ctx.togetherRounds, durationS: ctx.costDurationS, log })
+      const together = await loadTogether({ servers: variants.slice(0, 2), rounds: ctx.togetherRounds, durationS: ctx.costDurationS, log })
         .then((r) => r.ratios[`${ourMode}/${baseMode}`], (error) => ({ error: String(error.message).slice(0, 2000) }));
       log(together.error
         ? `    loaded at the same time: failed: ${together.error}`
         : `    => loaded at the same time: ${ourMode}/${baseMode} ${together.median.toFixed(3)} (${together.min.toFixed(3)}–${together.max.toFixed(3)}), ${together.n} rounds`);
-      result.runtimes[target.key] = { label: target.label, baseline: baseMode, ours: ourMode, ratio, cpuRatio, together, ...compared, goalMet: ratio.median >= GOAL };
+      result.runtimes[target.key] = { label: target.label, baseline: baseMode, ours: ourMode, ratio, cpuRatio, beside, together, ...compared, goalMet: ratio.median >= GOAL };
     } catch (error) {
       log(`  ${target.label}: failed: ${error.message}`);
       result.runtimes[target.key] = { label: target.label, error: String(error.message).slice(0, 2000) };
