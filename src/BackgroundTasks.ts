@@ -74,14 +74,10 @@ export class BackgroundTasks {
    */
   constructor(init: BackgroundTasksInit = {}, request: TaskRequestInfo | undefined = init.request) {
     _checkInit(init);
-    const { order = "sequential", runner = defaultTaskRunner } = init;
+    const { runner = defaultTaskRunner } = init;
     this.request = request;
     this.runner = runner;
-    this.#list = new _TaskList(
-      _runnerCore(runner),
-      { parallel: order === "parallel", stopOnError: init.stopOnError ?? false, runOnAbort: init.runOnAbort ?? true },
-      request,
-    );
+    this.#list = new _TaskList(_runnerCore(runner), init, request);
   }
 
   /**

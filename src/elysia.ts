@@ -94,9 +94,12 @@ const PLUGIN_NAME = "@background/tasks/elysia";
 
 /** Marks a request whose handler failed, as the plugin's error hook saw it. */
 const kFailed: unique symbol = Symbol("@background/tasks.elysiaFailed");
-/** The Bun server the request came in on, set by the plugin's `derive`. */
-const kServer: unique symbol = Symbol("@background/tasks.elysiaServer");
-type _Marked = Request & { [kFailed]?: true; [kServer]?: RequestAddressServer };
+/** The platform values of the request (Bun's server, in an array made once per app), set by `derive`. */
+const kPlatform: unique symbol = Symbol("@background/tasks.elysiaPlatform");
+type _Marked = Request & { [kFailed]?: true; [kPlatform]?: readonly [RequestAddressServer] };
+/** A started app's Bun server, kept on the app's store (non-enumerable) by the plugin's start hook. */
+const kStoreServer: unique symbol = Symbol("@background/tasks.elysiaStoreServer");
+const NO_PLATFORM: readonly unknown[] = Object.freeze([]);
 
 const runnerIds = new WeakMap<TaskRunner, number>();
 let lastRunnerId = 0;
@@ -152,56 +155,50 @@ export function backgroundTasks(options: TaskRunner | ElysiaBackgroundTasksOptio
     runOnHandlerError,
     handlerFailed: (request) => (request as _Marked)[kFailed] === true,
   });
-  const platformOf = (request: Request): readonly unknown[] => {
-    const server = (request as _Marked)[kServer];
-    return server === undefined ? [] : [server];
-  };
+  const platformOf = (request: Request): readonly unknown[] => (request as _Marked)[kPlatform] ?? NO_PLATFORM;
 
   let runnerId = runnerIds.get(runner);
   if (runnerId === undefined) runnerIds.set(runner, runnerId = ++lastRunnerId);
   const seed = { runner: runnerId, order, stopOnError, runOnAbort, runOnHandlerError };
 
-  // Bun servers of started apps, by the app's store. The context's `store` costs nothing to read; its
-  // `server` does: a hook that reads it makes Elysia define a getter on every request's context.
-  const serverByStore = new WeakMap<object, RequestAddressServer>();
-
   // Elysia calls the higher-order function with its handler on every request: the wrapper is made
-  // once per handler and kept.
-  const wrapped = new WeakMap<(request: Request) => unknown, (request: Request) => unknown>();
-  const wrapHandler = (handle: (request: Request) => unknown): (request: Request) => unknown => {
-    let wrapper = wrapped.get(handle);
+  // once per handler and kept on it (a property read is cheaper than a WeakMap lookup on Bun).
+  const kWrapped = Symbol("@background/tasks.elysiaWrapped");
+  type Handle = ((request: Request) => unknown) & { [kWrapped]?: (request: Request) => unknown };
+  const wrapHandler = (handle: Handle): (request: Request) => unknown => {
+    let wrapper = handle[kWrapped];
     if (wrapper === undefined) {
       wrapper = (request: Request): unknown => handOver.run(request, platformOf, () => handle(request));
-      wrapped.set(handle, wrapper);
+      if (Object.isExtensible(handle)) Object.defineProperty(handle, kWrapped, { value: wrapper });
     }
     return wrapper;
   };
 
   return new Elysia({ name: PLUGIN_NAME, seed })
-    .onStart((app) => _recordServer(serverByStore, app.store, app.server))
+    .onStart((app) => _recordServer(app.store, app.server))
     .wrap(wrapHandler)
     .onError({ as: "global" }, ({ request, error }) => {
       (request as _Marked)[kFailed] = true;
       if (error instanceof TaskQueueFullError) return _queueFullResponse();
     })
     // The list is set on the context itself: returning it in an object costs Elysia an
-    // Object.assign per request. Only `request` and `store` are read (see serverByStore).
+    // Object.assign per request. Only `request` and `store` are read: a hook that reads the
+    // context's `server` makes Elysia define a getter on every request's context.
     .derive({ as: "global" }, (context) => {
       const request = context.request as _Marked;
-      const store = context.store as object;
-      const server = serverByStore.get(store);
-      if (server !== undefined) request[kServer] = server;
+      const platform = (context.store as { [kStoreServer]?: readonly [RequestAddressServer] })[kStoreServer];
+      if (platform !== undefined) request[kPlatform] = platform;
       const unwrapped = (request as _Registered)[_kTasks] === undefined;
       if (unwrapped) (request as _Registered)[_kTasks] = handOver.init;
       const tasks = getBackgroundTasks(request);
       (context as { backgroundTasks?: BackgroundTasks }).backgroundTasks = tasks;
-      if (unwrapped) _startUnwrapped(handOver, tasks, request, server);
+      if (unwrapped) _startUnwrapped(handOver, tasks, request, platform?.[0]);
       return undefined as unknown as BackgroundTasksContext;
     }) as unknown as BackgroundTasksPlugin; // the 503 answer stays out of every route's response types
 }
 
-/** Keeps a started app's server if it is Bun's: adapters that only imitate `requestIP` throw. */
-function _recordServer(serverByStore: WeakMap<object, RequestAddressServer>, store: unknown, server: unknown): void {
+/** Keeps a started app's server on its store if it is Bun's: adapters that only imitate `requestIP` throw. */
+function _recordServer(store: unknown, server: unknown): void {
   if (store === null || typeof store !== "object") return;
   if (server === null || typeof server !== "object" || typeof (server as RequestAddressServer).requestIP !== "function") return;
   try {
@@ -209,7 +206,7 @@ function _recordServer(serverByStore: WeakMap<object, RequestAddressServer>, sto
   } catch {
     return;
   }
-  serverByStore.set(store, server as RequestAddressServer);
+  Object.defineProperty(store, kStoreServer, { value: Object.freeze([server]), configurable: true });
 }
 
 let warnedUnwrapped = false;

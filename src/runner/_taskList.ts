@@ -1,14 +1,10 @@
-import type { TaskFunction, TaskRequestInfo } from "../types.ts";
+import type { BackgroundTasksOptions, TaskFunction, TaskRequestInfo } from "../types.ts";
 import type { _RunnerCore } from "../TaskRunner.ts";
 import { _Task, type _TaskOwner } from "./_task.ts";
 import { _storeWorks } from "../_storeFailures.ts";
 
-/** How a request's tasks run, checked once by `BackgroundTasks`. @internal */
-export interface _ListPolicy {
-  readonly parallel: boolean;
-  readonly stopOnError: boolean;
-  readonly runOnAbort: boolean;
-}
+/** How a request's tasks run: the list's options, checked by `BackgroundTasks`. @internal */
+export type _ListPolicy = Pick<BackgroundTasksOptions, "order" | "stopOnError" | "runOnAbort">;
 
 /**
  * One request's tasks as the runner sees them: the tasks not yet handed to
@@ -76,7 +72,7 @@ export class _TaskList implements _TaskOwner {
     this.#started = true;
     if (aborted !== undefined) this.#aborted = aborted;
     if (this.#waiting.length === 0) this.#afterProgress();
-    else if (!this.#policy.runOnAbort && this.responseAborted) this.#skipRest();
+    else if (this.#policy.runOnAbort === false && this.responseAborted) this.#skipRest();
     else {
       this.#advance();
       this.#core.pump(true);
@@ -95,13 +91,13 @@ export class _TaskList implements _TaskOwner {
 
   taskDone(_task: _Task, failed: boolean): void {
     this.#active--;
-    if (failed && this.#policy.stopOnError) this.#skipRest();
+    if (failed && this.#policy.stopOnError === true) this.#skipRest();
     else this.#advance(); // the runner pumps after this
   }
 
   /** Hands waiting tasks to the runner: all of them when parallel, else the next when none runs. */
   #advance(): void {
-    while (this.#waiting.length > 0 && (this.#policy.parallel || this.#active === 0)) {
+    while (this.#waiting.length > 0 && (this.#policy.order === "parallel" || this.#active === 0)) {
       this.#active++;
       this.#core.enqueue(this.#waiting.shift()!);
     }
