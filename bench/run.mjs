@@ -160,7 +160,9 @@ const suffix = full ? "" : ".tmp";
 writeFileSync(join(dir, `${base}.json${suffix}`), JSON.stringify(results, null, 2) + "\n");
 // --merge: a partial run's sections replace theirs in latest.json, each noted with when and at which
 // commit it ran; the chart, summary and the README's table are redrawn from the result.
-if (flag("merge") && !full && !quick) {
+const failed = chosen.filter((name) => results.sections[name].error);
+if (flag("merge") && failed.length) console.log(`not merged into latest.json: ${failed.join(", ")} failed`);
+else if (flag("merge") && !full && !quick) {
   const file = join(dir, "latest.json");
   const latest = JSON.parse(readFileSync(file, "utf8"));
   latest.sectionRuns ??= {};

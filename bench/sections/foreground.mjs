@@ -10,7 +10,7 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { generateCsv } from "../lib/csv.mjs";
 import { runLoad } from "../lib/load.mjs";
 import { pinned, sleep, startServer, waitIdle, which } from "../lib/proc.mjs";
@@ -33,7 +33,8 @@ function capture(cmd, args) {
 
 /** Uploads with curl pinned to the load core (streams the file from disk); resolves to the answer's JSON. */
 async function upload(url, csvPath) {
-  const [cmd, args] = pinned("load", which("curl"), ["-sS", "--fail-with-body", "-F", `file=@${csvPath};type=text/csv;filename=data.csv`, url + "/upload"]);
+  // Each file under its own name: the seed's app stores an upload under the client's file name.
+  const [cmd, args] = pinned("load", which("curl"), ["-sS", "--fail-with-body", "-F", `file=@${csvPath};type=text/csv;filename=${basename(csvPath)}`, url + "/upload"]);
   return JSON.parse(await capture(cmd, args));
 }
 
