@@ -4,6 +4,7 @@
 // BullMQ, and the delay from response to task start.
 //
 //   node bench/bullmq.mjs [--rounds 3] [--tasks 3000] [--quick] [--json out.json]
+//                         [--parts scale,overhead,drain,delay,commands]   (default: all)
 //   (or npm run bench -- --only=durable; wrap in flock /tmp/bench.lock on a shared machine)
 //
 // Needs Debian's redis-server (/usr/bin/redis-server, or REDIS_SERVER=...) and
@@ -20,7 +21,8 @@
 // 2. overhead over plain BullMQ: 1 web process + 1 worker, ours against
 //    bench/durable/plain-web.ts (`await queue.add(...)` in the handler) +
 //    plain-worker.ts (a plain `Worker` calling the same function), paired:
-//    end to end, and the workers alone draining a queue filled beforehand;
+//    end to end, and the workers alone draining the same jobs (added with
+//    `Queue.addBulk` into the paused queue), timed from the resume;
 // 3. Redis commands per task (MONITOR, a separate run of 500 tasks, ours and
 //    plain): commands sent by clients (each a request on the connection; a
 //    Lua script is one) and commands run inside scripts;
@@ -55,7 +57,8 @@ const rounds = Number(arg("rounds", quick ? 1 : 3));
 const taskCount = Number(arg("tasks", quick ? 600 : 3000));
 const monitorTasks = quick ? 200 : 500;
 const jsonOut = arg("json", undefined);
-const official = !quick && rounds >= 3 && taskCount === 3000;
+const parts = new Set((arg("parts", "scale,overhead,drain,delay,commands")).split(","));
+const official = !quick && rounds >= 3 && taskCount === 3000 && parts.size === 5;
 
 const children = new Set();
 const dirs = [];
@@ -189,8 +192,8 @@ function summarize(values) {
   const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   return { median, min: sorted[0], max: sorted[sorted.length - 1], values };
 }
-const num = (v, digits = 3) => Number(v.toPrecision(digits)).toLocaleString("en-US");
-const fmt = (s, digits = 3) => `${num(s.median, digits)} (${num(s.min, digits)}–${num(s.max, digits)})`;
+const num = (v, digits = 3) => (Number.isFinite(v) ? Number(v.toPrecision(digits)).toLocaleString("en-US") : "n/a");
+const fmt = (s, digits = 3) => (Number.isFinite(s.median) ? `${num(s.median, digits)} (${num(s.min, digits)}–${num(s.max, digits)})` : "n/a");
 
 /** End to end: `webs` web processes, `workers` workers, `taskCount` requests split between the webs. */
 async function endToEnd(redisUrl, { webs: webCount, workers, kind = "ours" }) {
@@ -212,27 +215,24 @@ async function endToEnd(redisUrl, { webs: webCount, workers, kind = "ours" }) {
   return (share * webCount) / ((done - began) / 1000);
 }
 
-/** Workers alone: fill a paused queue through the web process, then time `workers` workers draining it. */
+/**
+ * Workers alone: the same jobs (added with plain `Queue.addBulk`, as a web process would leave
+ * them, the queue paused) drained by one worker, ours or plain, ready before the queue resumes;
+ * timed from the resume to the last task done.
+ */
 async function drain(redisUrl, kind) {
   const env = scope(redisUrl);
   const queue = new Queue(env.QUEUE_NAME, { connection: { url: redisUrl } });
-  const web = await startWeb(env, kind);
-  const worker = await startWorker(env, kind);
-  await warmUp([web], env);
-  await worker.stop();
+  const options = { removeOnComplete: { age: 86_400, count: 1_000 }, removeOnFail: { age: 604_800, count: 10_000 } };
   await queue.pause();
-  await blast(web.url, taskCount, "d");
-  await web.stop();
-  if (kind === "ours") {
-    // Our jobs are promoted after the response: wait until every one left the delayed set.
-    while ((await queue.getJobCounts("delayed")).delayed > 0) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < taskCount; i += 500) {
+    await queue.addBulk(Array.from({ length: Math.min(500, taskCount - i) }, (_, j) => ({ name: "record-run", data: { v: 1, args: [`d${i + j}`] }, opts: options })));
   }
-  const before = countRecords(env.RECORD_DIR);
-  const again = await startWorker(env, kind);
+  const worker = await startWorker(env, kind);
   const began = performance.now();
   await queue.resume();
-  const done = await waitForRecords(env.RECORD_DIR, before + taskCount);
-  await Promise.all([again.stop(), queue.close()]);
+  const done = await waitForRecords(env.RECORD_DIR, taskCount);
+  await Promise.all([worker.stop(), queue.close()]);
   return taskCount / ((done - began) / 1000);
 }
 
@@ -312,22 +312,23 @@ const delays = { p50: [], p99: [], max: [], rate: [] };
 
 for (let round = 1; round <= rounds; round++) {
   const counts = round % 2 ? [1, 2, 4] : [4, 2, 1];
-  for (const workers of counts) {
+  for (const workers of parts.has("scale") || parts.has("delay") ? counts : []) {
     const rate = await endToEnd(redis.url, { webs: 2, workers });
     scale[workers].push(rate);
     console.log(`round ${round}: 2 web processes, ${workers} worker(s): ${rate.toFixed(0)} jobs/s end to end`);
   }
   const kinds = round % 2 ? ["ours", "plain"] : ["plain", "ours"];
-  for (const kind of kinds) {
+  for (const kind of parts.has("overhead") ? kinds : []) {
     const rate = await endToEnd(redis.url, { webs: 1, workers: 1, kind });
     e2e[kind].push(rate);
     console.log(`round ${round}: ${kind === "ours" ? "ours " : "plain"} 1 web + 1 worker: ${rate.toFixed(0)} jobs/s end to end`);
   }
-  for (const kind of kinds) {
+  for (const kind of parts.has("drain") ? kinds : []) {
     const rate = await drain(redis.url, kind);
     drains[kind].push(rate);
     console.log(`round ${round}: ${kind === "ours" ? "ours " : "plain"} worker draining ${taskCount} jobs: ${rate.toFixed(0)} jobs/s`);
   }
+  if (!parts.has("delay")) continue;
   const rate = Math.round(scale[2].at(-1) / 2);
   const delay = await startDelay(redis.url, rate);
   delays.rate.push(rate);
@@ -337,7 +338,7 @@ for (let round = 1; round <= rounds; round++) {
   console.log(`round ${round}: response handed over → task start, 2 webs + 2 workers at ${rate} requests/s: p50 ${delay.p50.toFixed(2)} ms, p99 ${delay.p99.toFixed(2)} ms, max ${delay.max.toFixed(1)} ms (${delay.n} tasks)`);
 }
 const commands = {};
-for (const kind of ["ours", "plain"]) {
+for (const kind of parts.has("commands") ? ["ours", "plain"] : []) {
   commands[kind] = await commandsPerTask(redis, kind);
   console.log(`${kind}: ${commands[kind].client.toFixed(2)} client commands per task (${commands[kind].top.join(", ")}), ${commands[kind].inScripts.toFixed(1)} inside scripts`);
 }
@@ -368,14 +369,13 @@ const table = [
   `| our overhead end to end (%, paired; goal ≤ 10) | ${fmt(result.endToEnd.overheadPercent, 2)} |`,
   `| jobs/s, 1 worker draining a filled queue: ours / plain | ${fmt(result.drain.ours)} / ${fmt(result.drain.plain)} |`,
   `| our worker's overhead (%, paired) | ${fmt(result.drain.overheadPercent, 2)} |`,
-  `| Redis commands per task sent by clients: ours / plain | ${num(commands.ours.client, 3)} / ${num(commands.plain.client, 3)} |`,
-  `| Redis commands per task run inside scripts: ours / plain | ${num(commands.ours.inScripts, 3)} / ${num(commands.plain.inScripts, 3)} |`,
+  `| Redis commands per task sent by clients: ours / plain | ${num(commands.ours?.client)} / ${num(commands.plain?.client)} |`,
+  `| Redis commands per task run inside scripts: ours / plain | ${num(commands.ours?.inScripts)} / ${num(commands.plain?.inScripts)} |`,
   `| response handed over → task started, p50 (ms), at ${num(result.startDelayMs.atRequestsPerSecond.median)} requests/s | ${fmt(result.startDelayMs.p50)} |`,
   `| response handed over → task started, p99 (ms) | ${fmt(result.startDelayMs.p99)} |`,
 ].join("\n");
 console.log(`\n${table}\n`);
-console.log(`commands per task, ours: ${commands.ours.top.join(", ")}`);
-console.log(`commands per task, plain: ${commands.plain.top.join(", ")}`);
+for (const kind of Object.keys(commands)) console.log(`commands per task, ${kind}: ${commands[kind].top.join(", ")}`);
 console.log(`load average (1 min) before / after: ${load0.toFixed(2)} / ${load1.toFixed(2)} on ${cpus().length} cores`);
 
 const suffix = official ? "" : ".tmp";
