@@ -4,7 +4,7 @@
 // BullMQ, and the delay from response to task start.
 //
 //   node bench/bullmq.mjs [--rounds 3] [--tasks 3000] [--quick] [--json out.json]
-//                         [--parts scale,overhead,drain,delay,commands]   (default: all)
+//                         [--parts scale,overhead,drain,together,delay,commands]   (default: all)
 //   (or npm run bench -- --only=durable; wrap in flock /tmp/bench.lock on a shared machine)
 //
 // Needs Debian's redis-server (/usr/bin/redis-server, or REDIS_SERVER=...) and
@@ -23,6 +23,9 @@
 //    plain-worker.ts (a plain `Worker` calling the same function), paired:
 //    end to end, and the workers alone draining the same jobs (added with
 //    `Queue.addBulk` into the paused queue), timed from the resume;
+//    and both again with ours and plain started and loaded at the same time,
+//    each with its own Redis (a busy machine then slows both alike: the
+//    steadier ratio);
 // 3. Redis commands per task (MONITOR, a separate run of 500 tasks, ours and
 //    plain): commands sent by clients (each a request on the connection; a
 //    Lua script is one) and commands run inside scripts;
@@ -57,8 +60,8 @@ const rounds = Number(arg("rounds", quick ? 1 : 3));
 const taskCount = Number(arg("tasks", quick ? 600 : 3000));
 const monitorTasks = quick ? 200 : 500;
 const jsonOut = arg("json", undefined);
-const parts = new Set((arg("parts", "scale,overhead,drain,delay,commands")).split(","));
-const official = !quick && rounds >= 3 && taskCount === 3000 && parts.size === 5;
+const parts = new Set((arg("parts", "scale,overhead,drain,together,delay,commands")).split(","));
+const official = !quick && rounds >= 3 && taskCount === 3000 && parts.size === 6;
 
 const children = new Set();
 const dirs = [];
@@ -236,6 +239,46 @@ async function drain(redisUrl, kind) {
   return taskCount / ((done - began) / 1000);
 }
 
+/**
+ * Ours and plain at the same time (started together, loaded together, each with its own Redis),
+ * so a busy machine slows both alike: end to end (1 web + 1 worker each) and the workers alone
+ * draining the same jobs.
+ */
+async function together(redisUrls, what) {
+  const kinds = ["ours", "plain"];
+  const envs = kinds.map((_, k) => scope(redisUrls[k]));
+  const rates = {};
+  if (what === "endToEnd") {
+    const stacks = await Promise.all(kinds.map(async (kind, k) => Promise.all([startWeb(envs[k], kind), startWorker(envs[k], kind)])));
+    await Promise.all(stacks.map(([web], k) => warmUp([web], envs[k])));
+    const before = envs.map((env) => countRecords(env.RECORD_DIR));
+    const began = performance.now();
+    await Promise.all(kinds.map(async (kind, k) => {
+      const sending = blast(stacks[k][0].url, taskCount, "t");
+      rates[kind] = taskCount / (((await waitForRecords(envs[k].RECORD_DIR, before[k] + taskCount)) - began) / 1000);
+      await sending;
+    }));
+    await Promise.all(stacks.flat().map((p) => p.stop()));
+  } else {
+    const queues = envs.map((env) => new Queue(env.QUEUE_NAME, { connection: { url: env.REDIS_URL } }));
+    const options = { removeOnComplete: { age: 86_400, count: 1_000 }, removeOnFail: { age: 604_800, count: 10_000 } };
+    for (const queue of queues) {
+      await queue.pause();
+      for (let i = 0; i < taskCount; i += 500) {
+        await queue.addBulk(Array.from({ length: Math.min(500, taskCount - i) }, (_, j) => ({ name: "record-run", data: { v: 1, args: [`d${i + j}`] }, opts: options })));
+      }
+    }
+    const workers = await Promise.all(kinds.map((kind, k) => startWorker(envs[k], kind)));
+    const began = performance.now();
+    await Promise.all(queues.map((queue) => queue.resume()));
+    await Promise.all(kinds.map(async (kind, k) => {
+      rates[kind] = taskCount / (((await waitForRecords(envs[k].RECORD_DIR, taskCount)) - began) / 1000);
+    }));
+    await Promise.all([...workers.map((w) => w.stop()), ...queues.map((q) => q.close())]);
+  }
+  return rates;
+}
+
 /** Commands Redis received per task, from MONITOR, for one web process + one worker. */
 async function commandsPerTask(redis, kind) {
   const env = scope(redis.url);
@@ -303,12 +346,14 @@ async function startDelay(redisUrl, rate) {
 }
 
 const redis = await startRedis();
+let second; // the plain side's own Redis when ours and plain run together
 const load0 = loadavg()[0];
 console.log(`# bench/bullmq.mjs: ${rounds} interleaved rounds, ${taskCount} tasks per run; ${cpus().length} cores, load average ${load0.toFixed(2)}`);
 const scale = { 1: [], 2: [], 4: [] };
 const e2e = { ours: [], plain: [] };
 const drains = { ours: [], plain: [] };
 const delays = { p50: [], p99: [], max: [], rate: [] };
+const both = { endToEnd: { ours: [], plain: [] }, drain: { ours: [], plain: [] } };
 
 for (let round = 1; round <= rounds; round++) {
   const counts = round % 2 ? [1, 2, 4] : [4, 2, 1];
@@ -327,6 +372,14 @@ for (let round = 1; round <= rounds; round++) {
     const rate = await drain(redis.url, kind);
     drains[kind].push(rate);
     console.log(`round ${round}: ${kind === "ours" ? "ours " : "plain"} worker draining ${taskCount} jobs: ${rate.toFixed(0)} jobs/s`);
+  }
+  if (parts.has("together")) {
+    for (const what of ["endToEnd", "drain"]) {
+      const rates = await together([redis.url, (second ??= await startRedis()).url], what);
+      both[what].ours.push(rates.ours);
+      both[what].plain.push(rates.plain);
+      console.log(`round ${round}: together, ${what === "endToEnd" ? "end to end" : "workers draining"}: ours ${rates.ours.toFixed(0)}, plain ${rates.plain.toFixed(0)} jobs/s`);
+    }
   }
   if (!parts.has("delay")) continue;
   const rate = Math.round(scale[2].at(-1) / 2);
@@ -354,6 +407,10 @@ const result = {
   scale: { oneWorker: summarize(scale[1]), twoWorkers: summarize(scale[2]), fourWorkers: summarize(scale[4]) },
   endToEnd: { ours: summarize(e2e.ours), plain: summarize(e2e.plain), overheadPercent: overhead(e2e) },
   drain: { ours: summarize(drains.ours), plain: summarize(drains.plain), overheadPercent: overhead(drains) },
+  together: {
+    endToEnd: { ours: summarize(both.endToEnd.ours), plain: summarize(both.endToEnd.plain), overheadPercent: overhead(both.endToEnd) },
+    drain: { ours: summarize(both.drain.ours), plain: summarize(both.drain.plain), overheadPercent: overhead(both.drain) },
+  },
   commandsPerTask: commands,
   startDelayMs: { p50: summarize(delays.p50), p99: summarize(delays.p99), max: summarize(delays.max), atRequestsPerSecond: summarize(delays.rate) },
   goal: { overheadPercentAtMost: 10 },
@@ -369,6 +426,8 @@ const table = [
   `| our overhead end to end (%, paired; goal ≤ 10) | ${fmt(result.endToEnd.overheadPercent, 2)} |`,
   `| jobs/s, 1 worker draining a filled queue: ours / plain | ${fmt(result.drain.ours)} / ${fmt(result.drain.plain)} |`,
   `| our worker's overhead (%, paired) | ${fmt(result.drain.overheadPercent, 2)} |`,
+  `| run together, end to end: our overhead (%, paired; goal ≤ 10) | ${fmt(result.together.endToEnd.overheadPercent, 2)} |`,
+  `| run together, workers draining: our worker's overhead (%, paired) | ${fmt(result.together.drain.overheadPercent, 2)} |`,
   `| Redis commands per task sent by clients: ours / plain | ${num(commands.ours?.client)} / ${num(commands.plain?.client)} |`,
   `| Redis commands per task run inside scripts: ours / plain | ${num(commands.ours?.inScripts)} / ${num(commands.plain?.inScripts)} |`,
   `| response handed over → task started, p50 (ms), at ${num(result.startDelayMs.atRequestsPerSecond.median)} requests/s | ${fmt(result.startDelayMs.p50)} |`,
@@ -390,7 +449,7 @@ function renderChart(r) {
   const panels = [
     { title: "End-to-end jobs/s, 2 web processes", unit: "jobs/s", rows: [["1 worker", r.scale.oneWorker], ["2 workers", r.scale.twoWorkers], ["4 workers", r.scale.fourWorkers]] },
     { title: "1 web + 1 worker, jobs/s", unit: "jobs/s", rows: [["ours", r.endToEnd.ours], ["plain BullMQ", r.endToEnd.plain], ["ours, worker draining", r.drain.ours], ["plain, worker draining", r.drain.plain]] },
-    { title: "Our overhead over plain BullMQ (%)", unit: "%", goal: 10, rows: [["end to end", r.endToEnd.overheadPercent], ["worker draining", r.drain.overheadPercent]] },
+    { title: "Our overhead over plain BullMQ (%)", unit: "%", goal: 10, rows: [["end to end", r.endToEnd.overheadPercent], ["worker draining", r.drain.overheadPercent], ["end to end, run together", r.together.endToEnd.overheadPercent], ["worker draining, together", r.together.drain.overheadPercent]] },
     { title: "Response → task start (ms)", unit: "ms", rows: [["p50", r.startDelayMs.p50], ["p99", r.startDelayMs.p99]] },
   ];
   const W = 900, LABEL = 220, BAR = 460, ROW = 24;
