@@ -202,6 +202,14 @@ describe("reliability: honest statuses and headers (example server, Bun)", { tim
         body: JSON.stringify({ email: `${username}@example.com`, username }),
       });
       assert.equal(response.status, 200, await response.text());
+      // The first mail must hold the one slot before the second comes: while it still waits for its
+      // response to be sent, it counts against TASK_MAX_PENDING and the second would get 503.
+      if (username === "first") {
+        await eventually(async () => {
+          const { stats } = await json(await fetch(`${server.base}/tasks`)) as unknown as { stats: { running: number } };
+          return stats.running === 1 ? true : undefined;
+        }, "the first mail task to run");
+      }
     }
     await eventually(async () => {
       const { stats } = await json(await fetch(`${server.base}/tasks`)) as unknown as { stats: { running: number; queued: number } };
