@@ -10,7 +10,7 @@
  *   `CSV_THREADS=0` it is `runner` itself, and the task yields every few
  *   milliseconds instead.
  */
-import type { BackgroundTasks, TaskRunner, TaskRunnerOptions, TaskRunnerStats } from "@background/tasks";
+import { type BackgroundTasks, defineTask, type TaskRunner, type TaskRunnerOptions, type TaskRunnerStats } from "@background/tasks";
 import { BullMQTaskRunner } from "@background/tasks/bullmq";
 import { WorkerTaskRunner, WorkerThreadError } from "@background/tasks/worker";
 import { config } from "./config.ts";
@@ -19,7 +19,7 @@ import { reportTaskFailure } from "./taskReports.ts";
 import { processCsv } from "./tasks/processCsv.ts";
 import { sendWelcomeEmail } from "./tasks/sendWelcomeEmail.ts";
 import { writeLog } from "./tasks/writeLog.ts";
-import { failUploadOfLostThread } from "./uploads/uploadJobs.ts";
+import { failUpload, failUploadOfLostThread } from "./uploads/uploadJobs.ts";
 
 const options: TaskRunnerOptions = {
   concurrency: config.taskConcurrency,
@@ -29,12 +29,25 @@ const options: TaskRunnerOptions = {
   onError: reportTaskFailure,
 };
 
+/**
+ * Hands an upload's CSV task to the worker threads. It runs as one of the request's tasks, so
+ * the parse starts only once the 202 has been sent, like every other task of the example.
+ */
+const queueCsvOnThread = defineTask("queue-csv", (id: string): void => {
+  try {
+    csvRunner.addTask(processCsv, id);
+  } catch (error) {
+    failUpload(id, error instanceof Error ? error.message : String(error)); // full meanwhile: the job says so
+    throw error;
+  }
+}, { retries: 0 });
+
 export const runner: TaskRunner = process.env.REDIS_URL
   ? new BullMQTaskRunner({
     ...options,
     connection: { url: process.env.REDIS_URL },
     tasks: [sendWelcomeEmail, writeLog],
-    inProcess: [processCsv], // with CSV_THREADS=0: its upload and its status live in this process
+    inProcess: [processCsv, queueCsvOnThread], // the upload and its status live in this process
     jobOptions: { backoff: { type: "exponential", delay: config.retryBaseMs } },
   })
   : new MailTrackingTaskRunner(options); // a plain TaskRunner that spools unsent mail at shutdown
@@ -52,14 +65,12 @@ export const csvRunner: TaskRunner = config.csvThreads === 0 ? runner : new Work
 });
 
 /**
- * Adds the CSV task for upload `id`: in-process, to the request's tasks (it starts once the
- * response was sent); on worker threads, to `csvRunner` at once. The Elysia plugin serves one
- * runner per app, and a thread's work cannot hold this thread's response back anyway. A full
- * queue throws `TaskQueueFullError` either way: the request is answered 503.
+ * Adds the CSV task for upload `id` to the request's tasks: in-process it is the parse itself;
+ * with worker threads, a hand-over to `csvRunner` (the Elysia plugin serves one runner per app).
+ * Either starts once the response was sent.
  */
 export function addCsvTask(tasks: BackgroundTasks, id: string): void {
-  if (csvRunner === runner) tasks.addTask(processCsv, id);
-  else csvRunner.addTask(processCsv, id);
+  tasks.addTask(csvRunner === runner ? processCsv : queueCsvOnThread, id);
 }
 
 const runners = csvRunner === runner ? [runner] : [runner, csvRunner];

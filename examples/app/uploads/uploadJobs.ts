@@ -103,6 +103,13 @@ export function failUploadOfLostThread(reason: string): void {
   Object.assign(running[0]!, { status: "failed", error: { line: undefined, reason }, finishedAt: new Date().toISOString() });
 }
 
+/** Fails a job that will not run, with `reason`. */
+export function failUpload(id: string, reason: string): void {
+  const job = jobs.get(id);
+  if (job === undefined || job.status === "done" || job.status === "failed") return;
+  Object.assign(job, { status: "failed", error: { line: undefined, reason }, finishedAt: new Date().toISOString() });
+}
+
 /** Applies the CSV task's reports to the jobs of this thread; called when the first job is created. */
 function followUploadProgress(): void {
   if (listening !== undefined) return;
