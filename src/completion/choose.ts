@@ -3,7 +3,7 @@ import type { BackgroundTasks } from "../BackgroundTasks.ts";
 import type { _CompletionSignal } from "./_signal.ts";
 import { _BunCompletion } from "./bun.ts";
 import { _DenoCompletion } from "./deno.ts";
-import { _nodeCompletion, _nodeResponseOf } from "./node.ts";
+import { _NodeCompletion, _nodeResponseOf } from "./node.ts";
 import { _watchBody } from "./body.ts";
 import { _keepAlive } from "./waitUntil.ts";
 
@@ -16,10 +16,11 @@ import { _keepAlive } from "./waitUntil.ts";
  */
 export class _Completions {
   readonly #bun = new _BunCompletion();
+  readonly #node = new _NodeCompletion();
   readonly #signals: readonly _CompletionSignal<never>[];
 
   constructor(denoAbortSignal: DenoAbortSignal = "auto") {
-    this.#signals = [this.#bun, new _DenoCompletion(denoAbortSignal), _nodeCompletion] as _CompletionSignal<never>[];
+    this.#signals = [this.#bun, new _DenoCompletion(denoAbortSignal), this.#node] as _CompletionSignal<never>[];
   }
 
   /**
@@ -41,7 +42,7 @@ export class _Completions {
     }
     const res = request === undefined ? undefined : _nodeResponseOf(request);
     if (res !== undefined) {
-      _nodeCompletion.watch(tasks, request!, res);
+      this.#node.watch(tasks, request!, res);
       return response;
     }
     return _watchBody(tasks, response);
