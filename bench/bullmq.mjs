@@ -130,7 +130,8 @@ async function startWeb(env, kind = "ours") {
   const { match, stop } = await start(bun, ["run", webFile[kind]], { env, ready: /listening (\d+)/ });
   return { url: `http://127.0.0.1:${match[1]}`, stop };
 }
-const startWorker = (env, kind = "ours") => start(bun, ["run", workerFile[kind]], { env: { CONCURRENCY: "16", ...env }, ready: /ready (\d+)/ });
+const startWorker = (env, kind = "ours") =>
+  start(bun, ["run", workerFile[kind]], { env: { CONCURRENCY: "16", ...env }, ready: /ready (\d+)/ });
 
 function readRecords(dir) {
   const records = [];
@@ -196,7 +197,10 @@ function summarize(values) {
   return { median, min: sorted[0], max: sorted[sorted.length - 1], values };
 }
 const num = (v, digits = 3) => (Number.isFinite(v) ? Number(v.toPrecision(digits)).toLocaleString("en-US") : "n/a");
-const fmt = (s, digits = 3) => (Number.isFinite(s.median) ? `${num(s.median, digits)} (${num(s.min, digits)}–${num(s.max, digits)})` : "n/a");
+const fmt = (
+  s,
+  digits = 3,
+) => (Number.isFinite(s.median) ? `${num(s.median, digits)} (${num(s.min, digits)}–${num(s.max, digits)})` : "n/a");
 
 /** End to end: `webs` web processes, `workers` workers, `taskCount` requests split between the webs. */
 async function endToEnd(redisUrl, { webs: webCount, workers, kind = "ours" }) {
@@ -229,7 +233,12 @@ async function drain(redisUrl, kind) {
   const options = { removeOnComplete: { age: 86_400, count: 1_000 }, removeOnFail: { age: 604_800, count: 10_000 } };
   await queue.pause();
   for (let i = 0; i < taskCount; i += 500) {
-    await queue.addBulk(Array.from({ length: Math.min(500, taskCount - i) }, (_, j) => ({ name: "record-run", data: { v: 1, args: [`d${i + j}`] }, opts: options })));
+    await queue.addBulk(
+      Array.from(
+        { length: Math.min(500, taskCount - i) },
+        (_, j) => ({ name: "record-run", data: { v: 1, args: [`d${i + j}`] }, opts: options }),
+      ),
+    );
   }
   const worker = await startWorker(env, kind);
   const began = performance.now();
@@ -265,7 +274,12 @@ async function together(redisUrls, what) {
     for (const queue of queues) {
       await queue.pause();
       for (let i = 0; i < taskCount; i += 500) {
-        await queue.addBulk(Array.from({ length: Math.min(500, taskCount - i) }, (_, j) => ({ name: "record-run", data: { v: 1, args: [`d${i + j}`] }, opts: options })));
+        await queue.addBulk(
+          Array.from(
+            { length: Math.min(500, taskCount - i) },
+            (_, j) => ({ name: "record-run", data: { v: 1, args: [`d${i + j}`] }, opts: options }),
+          ),
+        );
       }
     }
     const workers = await Promise.all(kinds.map((kind, k) => startWorker(envs[k], kind)));
@@ -340,7 +354,9 @@ async function startDelay(redisUrl, rate) {
       handedOver.set(url.slice(url.lastIndexOf("/") + 1), t);
     }
   }
-  const delays = readRecords(env.RECORD_DIR).filter((r) => r.id.startsWith("s") && handedOver.has(r.id)).map((r) => r.t - handedOver.get(r.id));
+  const delays = readRecords(env.RECORD_DIR).filter((r) => r.id.startsWith("s") && handedOver.has(r.id)).map((r) =>
+    r.t - handedOver.get(r.id)
+  );
   if (delays.length !== share * 2) throw new Error(`matched ${delays.length} of ${share * 2} tasks to their hand-over`);
   return { p50: percentile(delays, 50), p99: percentile(delays, 99), max: Math.max(...delays), n: delays.length };
 }
@@ -348,7 +364,9 @@ async function startDelay(redisUrl, rate) {
 const redis = await startRedis();
 let second; // the plain side's own Redis when ours and plain run together
 const load0 = loadavg()[0];
-console.log(`# bench/bullmq.mjs: ${rounds} interleaved rounds, ${taskCount} tasks per run; ${cpus().length} cores, load average ${load0.toFixed(2)}`);
+console.log(
+  `# bench/bullmq.mjs: ${rounds} interleaved rounds, ${taskCount} tasks per run; ${cpus().length} cores, load average ${load0.toFixed(2)}`,
+);
 const scale = { 1: [], 2: [], 4: [] };
 const e2e = { ours: [], plain: [] };
 const drains = { ours: [], plain: [] };
@@ -378,7 +396,11 @@ for (let round = 1; round <= rounds; round++) {
       const rates = await together([redis.url, (second ??= await startRedis()).url], what);
       both[what].ours.push(rates.ours);
       both[what].plain.push(rates.plain);
-      console.log(`round ${round}: together, ${what === "endToEnd" ? "end to end" : "workers draining"}: ours ${rates.ours.toFixed(0)}, plain ${rates.plain.toFixed(0)} jobs/s`);
+      console.log(
+        `round ${round}: together, ${what === "endToEnd" ? "end to end" : "workers draining"}: ours ${rates.ours.toFixed(0)}, plain ${
+          rates.plain.toFixed(0)
+        } jobs/s`,
+      );
     }
   }
   if (!parts.has("delay")) continue;
@@ -388,12 +410,20 @@ for (let round = 1; round <= rounds; round++) {
   delays.p50.push(delay.p50);
   delays.p99.push(delay.p99);
   delays.max.push(delay.max);
-  console.log(`round ${round}: response handed over → task start, 2 webs + 2 workers at ${rate} requests/s: p50 ${delay.p50.toFixed(2)} ms, p99 ${delay.p99.toFixed(2)} ms, max ${delay.max.toFixed(1)} ms (${delay.n} tasks)`);
+  console.log(
+    `round ${round}: response handed over → task start, 2 webs + 2 workers at ${rate} requests/s: p50 ${delay.p50.toFixed(2)} ms, p99 ${
+      delay.p99.toFixed(2)
+    } ms, max ${delay.max.toFixed(1)} ms (${delay.n} tasks)`,
+  );
 }
 const commands = {};
 for (const kind of parts.has("commands") ? ["ours", "plain"] : []) {
   commands[kind] = await commandsPerTask(redis, kind);
-  console.log(`${kind}: ${commands[kind].client.toFixed(2)} client commands per task (${commands[kind].top.join(", ")}), ${commands[kind].inScripts.toFixed(1)} inside scripts`);
+  console.log(
+    `${kind}: ${commands[kind].client.toFixed(2)} client commands per task (${commands[kind].top.join(", ")}), ${
+      commands[kind].inScripts.toFixed(1)
+    } inside scripts`,
+  );
 }
 const load1 = loadavg()[0];
 
@@ -412,7 +442,12 @@ const result = {
     drain: { ours: summarize(both.drain.ours), plain: summarize(both.drain.plain), overheadPercent: overhead(both.drain) },
   },
   commandsPerTask: commands,
-  startDelayMs: { p50: summarize(delays.p50), p99: summarize(delays.p99), max: summarize(delays.max), atRequestsPerSecond: summarize(delays.rate) },
+  startDelayMs: {
+    p50: summarize(delays.p50),
+    p99: summarize(delays.p99),
+    max: summarize(delays.max),
+    atRequestsPerSecond: summarize(delays.rate),
+  },
   goal: { overheadPercentAtMost: 10 },
 };
 
@@ -430,7 +465,9 @@ const table = [
   `| run together, workers draining: our worker's overhead (%, paired) | ${fmt(result.together.drain.overheadPercent, 2)} |`,
   `| Redis commands per task sent by clients: ours / plain | ${num(commands.ours?.client)} / ${num(commands.plain?.client)} |`,
   `| Redis commands per task run inside scripts: ours / plain | ${num(commands.ours?.inScripts)} / ${num(commands.plain?.inScripts)} |`,
-  `| response handed over → task started, p50 (ms), at ${num(result.startDelayMs.atRequestsPerSecond.median)} requests/s | ${fmt(result.startDelayMs.p50)} |`,
+  `| response handed over → task started, p50 (ms), at ${num(result.startDelayMs.atRequestsPerSecond.median)} requests/s | ${
+    fmt(result.startDelayMs.p50)
+  } |`,
   `| response handed over → task started, p99 (ms) | ${fmt(result.startDelayMs.p99)} |`,
 ].join("\n");
 console.log(`\n${table}\n`);
@@ -447,16 +484,39 @@ process.exit(0);
 /** Bars with min–max whiskers, one panel per measure; the overhead panel shows the goal. */
 function renderChart(r) {
   const panels = [
-    { title: "End-to-end jobs/s, 2 web processes", unit: "jobs/s", rows: [["1 worker", r.scale.oneWorker], ["2 workers", r.scale.twoWorkers], ["4 workers", r.scale.fourWorkers]] },
-    { title: "1 web + 1 worker, jobs/s", unit: "jobs/s", rows: [["ours", r.endToEnd.ours], ["plain BullMQ", r.endToEnd.plain], ["ours, worker draining", r.drain.ours], ["plain, worker draining", r.drain.plain]] },
-    { title: "Our overhead over plain BullMQ (%)", unit: "%", goal: 10, rows: [["end to end", r.endToEnd.overheadPercent], ["worker draining", r.drain.overheadPercent], ["end to end, run together", r.together.endToEnd.overheadPercent], ["worker draining, together", r.together.drain.overheadPercent]] },
+    {
+      title: "End-to-end jobs/s, 2 web processes",
+      unit: "jobs/s",
+      rows: [["1 worker", r.scale.oneWorker], ["2 workers", r.scale.twoWorkers], ["4 workers", r.scale.fourWorkers]],
+    },
+    {
+      title: "1 web + 1 worker, jobs/s",
+      unit: "jobs/s",
+      rows: [["ours", r.endToEnd.ours], ["plain BullMQ", r.endToEnd.plain], ["ours, worker draining", r.drain.ours], [
+        "plain, worker draining",
+        r.drain.plain,
+      ]],
+    },
+    {
+      title: "Our overhead over plain BullMQ (%)",
+      unit: "%",
+      goal: 10,
+      rows: [["end to end", r.endToEnd.overheadPercent], ["worker draining", r.drain.overheadPercent], [
+        "end to end, run together",
+        r.together.endToEnd.overheadPercent,
+      ], ["worker draining, together", r.together.drain.overheadPercent]],
+    },
     { title: "Response → task start (ms)", unit: "ms", rows: [["p50", r.startDelayMs.p50], ["p99", r.startDelayMs.p99]] },
   ];
   const W = 900, LABEL = 220, BAR = 460, ROW = 24;
   const out = [];
   let y = 24;
   const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
-  out.push(`<text x="10" y="${y}" class="t">Durable tasks (BullMQ), ${esc(r.date.slice(0, 10))}: ${r.rounds} interleaved rounds, ${r.tasks} tasks a run, ${r.machine.cores} shared cores</text>`);
+  out.push(
+    `<text x="10" y="${y}" class="t">Durable tasks (BullMQ), ${
+      esc(r.date.slice(0, 10))
+    }: ${r.rounds} interleaved rounds, ${r.tasks} tasks a run, ${r.machine.cores} shared cores</text>`,
+  );
   for (const panel of panels) {
     y += 30;
     out.push(`<text x="10" y="${y}" class="g">${esc(panel.title)}</text>`);
@@ -470,9 +530,17 @@ function renderChart(r) {
       const color = panel.goal === undefined ? "#4a6fa5" : s.max <= panel.goal ? "#2f855a" : s.median <= panel.goal ? "#c98a1b" : "#c53030";
       const a = x0 + Math.min(0, s.median) * scale;
       out.push(`<text x="${LABEL}" y="${cy + 4}" text-anchor="end">${esc(label)}</text>`);
-      out.push(`<rect x="${a.toFixed(1)}" y="${y + 5}" width="${Math.max(1, Math.abs(s.median) * scale).toFixed(1)}" height="${ROW - 10}" fill="${color}" opacity="0.85"/>`);
+      out.push(
+        `<rect x="${a.toFixed(1)}" y="${y + 5}" width="${Math.max(1, Math.abs(s.median) * scale).toFixed(1)}" height="${
+          ROW - 10
+        }" fill="${color}" opacity="0.85"/>`,
+      );
       const x1 = x0 + s.min * scale, x2 = x0 + s.max * scale;
-      out.push(`<path d="M${x1.toFixed(1)} ${cy}H${x2.toFixed(1)}M${x1.toFixed(1)} ${cy - 5}v10M${x2.toFixed(1)} ${cy - 5}v10" stroke="#222" stroke-width="1.2"/>`);
+      out.push(
+        `<path d="M${x1.toFixed(1)} ${cy}H${x2.toFixed(1)}M${x1.toFixed(1)} ${cy - 5}v10M${x2.toFixed(1)} ${
+          cy - 5
+        }v10" stroke="#222" stroke-width="1.2"/>`,
+      );
       out.push(`<text x="${LABEL + BAR + 30}" y="${cy + 4}">${esc(num(s.median))} ${esc(panel.unit)}</text>`);
       y += ROW;
     }

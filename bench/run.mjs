@@ -12,7 +12,7 @@
 // bench/results/<name>.json.tmp (+ .svg.tmp, .md.tmp) for partial and quick runs. See bench/README.md.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, totalmem, release } from "node:os";
+import { cpus, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { loadGenerator } from "./lib/load.mjs";
 import { pinning, root } from "./lib/proc.mjs";
@@ -123,7 +123,15 @@ const meta = {
   pinning: pinning.enabled
     ? `taskset -c ${pinning.server} for every server (all its threads), taskset -c ${pinning.load} for the load generator`
     : `no pinning: ${pinning.why}`,
-  settings: { quick, pairs: ctx.pairs, durationS: ctx.durationS, costPairs: ctx.costPairs, costDurationS: ctx.costDurationS, togetherRounds: ctx.togetherRounds, warmupS: ctx.warmupS },
+  settings: {
+    quick,
+    pairs: ctx.pairs,
+    durationS: ctx.durationS,
+    costPairs: ctx.costPairs,
+    costDurationS: ctx.costDurationS,
+    togetherRounds: ctx.togetherRounds,
+    warmupS: ctx.warmupS,
+  },
 };
 for (const name of Object.keys(runtimes)) {
   meta.runtimes[name] = runtimes[name].available() ? await version(name) : "not installed";
@@ -134,7 +142,11 @@ meta.runtimes.python = py.status === 0 ? py.stdout.trim() : "not installed";
 console.log(`@background/tasks benchmarks, ${meta.date}, commit ${meta.commit}${meta.dirty ? " (uncommitted changes)" : ""}`);
 console.log(`machine: ${meta.machine.cpu}, ${meta.machine.cores} cores, ${meta.machine.memoryGiB} GiB`);
 console.log(`load: ${loadGenerator.name}, 1 thread, ${ctx.connections} connections; pinning: ${meta.pinning}`);
-console.log(`rounds: ${ctx.pairs} interleaved, ${ctx.durationS} s each (cost: ${ctx.costPairs} of ${ctx.costDurationS} s)${quick ? " (quick smoke run)" : ""}\n`);
+console.log(
+  `rounds: ${ctx.pairs} interleaved, ${ctx.durationS} s each (cost: ${ctx.costPairs} of ${ctx.costDurationS} s)${
+    quick ? " (quick smoke run)" : ""
+  }\n`,
+);
 
 const results = { meta, sections: {} };
 for (const name of chosen) {
@@ -182,4 +194,8 @@ const summary = renderSummary(results);
 writeFileSync(join(dir, `${full ? "summary" : base}.md${suffix}`), summary);
 if (full) writeIntoReadme(summary);
 console.log(summary);
-console.log(`written: bench/results/${base}.json${suffix}, ${full ? "chart.svg, summary.md" : `${base}.svg.tmp, ${base}.md.tmp`} (${meta.elapsedS} s)`);
+console.log(
+  `written: bench/results/${base}.json${suffix}, ${
+    full ? "chart.svg, summary.md" : `${base}.svg.tmp, ${base}.md.tmp`
+  } (${meta.elapsedS} s)`,
+);

@@ -11,8 +11,7 @@ import { measure } from "mitata";
 import { TaskRunner } from "@background/tasks";
 
 declare const Bun: any;
-const env = (name: string): string | undefined =>
-  (globalThis as any).process?.env?.[name] ?? (globalThis as any).Deno?.env.get(name);
+const env = (name: string): string | undefined => (globalThis as any).process?.env?.[name] ?? (globalThis as any).Deno?.env.get(name);
 const quick = env("BENCH_QUICK") === "1";
 const rounds = Number(env("BENCH_ROUNDS") ?? (quick ? 2 : 5));
 const runtime = typeof Bun !== "undefined" ? "bun" : (globalThis as any).Deno ? "deno" : "node";
@@ -118,7 +117,7 @@ function bytesPerQueuedTask(count: number, impl: "ours" | "baseline"): { bytes: 
   const base = new MinimalRunner(Infinity);
   collect();
   const before = heapUsed();
-  if (impl === "ours") for (let i = 0; i < count; i++) ours.addTask(noop);
+  if (impl === "ours") { for (let i = 0; i < count; i++) ours.addTask(noop); }
   else for (let i = 0; i < count; i++) base.addTask(noop);
   collect(); // synchronous: the queued tasks cannot have run yet
   const after = heapUsed();

@@ -71,7 +71,6 @@ export function contractVariants<H extends Fetch>(wrapped: H, bare: H, options: 
   return function serve(this: unknown, request: Request): Response | Promise<Response> {
     const variant = request.headers.get("x-contract-variant");
     const handler = variant === "bare" ? bare : variant === "parallel" ? parallel : wrapped;
-    // deno-lint-ignore prefer-rest-params
     return handler.apply(this, arguments as never);
   } as H;
 }

@@ -9,6 +9,7 @@
  * The import is the package's JSR name, as in your own project; here
  * `examples/deno.json` maps "jsr:@background/tasks" to the local ../src/mod.ts.
  */
+// deno-lint-ignore no-unversioned-import -- examples/deno.json maps it to the local source
 import { getBackgroundTasks, TaskRunner, withBackgroundTasks } from "jsr:@background/tasks";
 import { contractRoutes, contractVariants, recordTaskError } from "./_contract.ts";
 

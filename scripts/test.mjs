@@ -32,12 +32,24 @@ const deno = (...args) => [bin("deno"), args];
 // A hung test fails after 4 minutes instead of holding CI until its deadline. End-to-end files
 // mostly wait on the servers they start, so several run at once.
 const nodeTest = (concurrency) => (files, junit) => [process.execPath, [
-  "--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-timeout=240000",
-  "--test-reporter=spec", "--test-reporter-destination=stdout", "--test-reporter=junit", `--test-reporter-destination=${junit}`,
+  "--import",
+  "tsx",
+  "--test",
+  `--test-concurrency=${concurrency}`,
+  "--test-timeout=240000",
+  "--test-reporter=spec",
+  "--test-reporter-destination=stdout",
+  "--test-reporter=junit",
+  `--test-reporter-destination=${junit}`,
   ...files,
 ]];
 const bunTest = (timeout) => (files, junit) => [bin("bun"), [
-  "test", "--timeout", String(timeout), "--reporter=junit", `--reporter-outfile=${junit}`, ...files.map((f) => "./" + f),
+  "test",
+  "--timeout",
+  String(timeout),
+  "--reporter=junit",
+  `--reporter-outfile=${junit}`,
+  ...files.map((f) => "./" + f),
 ]];
 const denoTest = (files, junit) => deno("test", "-A", "--config", "deno.test.json", "--no-check", `--junit-path=${junit}`, ...files);
 
@@ -45,7 +57,13 @@ const steps = [
   { name: "build", runtime: "static", first: true, cmd: [process.execPath, ["scripts/build.mjs"]] },
   { name: "typecheck", runtime: "static", cmd: tsc("tsconfig.json") },
   { name: "typecheck types", runtime: "static", cmd: tsc("test/types/tsconfig.json") },
-  { name: "doc examples deno", runtime: "deno", files: ["src/"], run: (files, junit) => deno("test", "-A", "--config", "deno.test.json", "--doc", `--junit-path=${junit}`, ...files) },
+  { name: "lint", runtime: "static", cmd: [process.execPath, ["scripts/lint.mjs"]] },
+  {
+    name: "doc examples deno",
+    runtime: "deno",
+    files: ["src/"],
+    run: (files, junit) => deno("test", "-A", "--config", "deno.test.json", "--doc", `--junit-path=${junit}`, ...files),
+  },
   { name: "unit node", runtime: "node", files: testFiles("test/unit"), run: nodeTest(2) },
   { name: "unit bun", runtime: "bun", files: testFiles("test/unit"), run: bunTest(30_000) },
   { name: "unit deno", runtime: "deno", files: testFiles("test/unit"), run: denoTest },
@@ -89,7 +107,11 @@ async function runStep(step) {
 // Keeps the step's output, printed in one piece when it ends.
 function run(cmd, args) {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, {
+      cwd: root,
+      env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     const keep = (chunk) => void (output += chunk);
     child.stdout.setEncoding("utf8").on("data", keep);

@@ -27,6 +27,8 @@ export function _checkSettings(where: string, settings: TaskSettings): void {
     throw new RangeError(`${where}: concurrency must be a whole number ≥ 1 or Infinity, got ${String(concurrency)}.`);
   }
   if (idempotencyKey !== undefined && typeof idempotencyKey !== "function") {
-    throw new TypeError(`${where}: idempotencyKey must be a function of the task's arguments returning a string, got ${typeof idempotencyKey}.`);
+    throw new TypeError(
+      `${where}: idempotencyKey must be a function of the task's arguments returning a string, got ${typeof idempotencyKey}.`,
+    );
   }
 }

@@ -258,7 +258,9 @@ export class BullMQTaskRunner extends TaskRunner {
     }
     if (!(storeTimeoutMs > 0 && storeTimeoutMs <= _MAX_TIMER_MS)) {
       throw new RangeError(
-        `BullMQTaskRunner: storeTimeoutMs must be a number of milliseconds > 0 and at most ${_MAX_TIMER_MS}, got ${String(storeTimeoutMs)}.`,
+        `BullMQTaskRunner: storeTimeoutMs must be a number of milliseconds > 0 and at most ${_MAX_TIMER_MS}, got ${
+          String(storeTimeoutMs)
+        }.`,
       );
     }
     if (!(recoverAfterMs > 0 && Number.isFinite(recoverAfterMs))) {
@@ -346,6 +348,7 @@ export class BullMQTaskRunner extends TaskRunner {
       delay: this.#recoverAfterMs,
     };
 
+    // deno-lint-ignore prefer-const -- assigned once, after the callbacks that read it are made
     let entry: _Stored;
     let added: Promise<Job>;
     try {
@@ -361,7 +364,10 @@ export class BullMQTaskRunner extends TaskRunner {
     }, noop);
     const ready = new Promise<Job | undefined>((resolve, reject) => {
       let settled = false;
-      const timer = setTimeout(() => unavailable(new Error(`Redis did not store the job within ${this.#storeTimeoutMs} ms.`)), this.#storeTimeoutMs);
+      const timer = setTimeout(
+        () => unavailable(new Error(`Redis did not store the job within ${this.#storeTimeoutMs} ms.`)),
+        this.#storeTimeoutMs,
+      );
       const unavailable = (cause: unknown): void => {
         clearTimeout(timer);
         if (settled) return;
@@ -459,7 +465,12 @@ export class BullMQTaskRunner extends TaskRunner {
  * a job whose worker died is run by another worker within about
  * `lockDuration + stalledInterval` (11 s), instead of BullMQ's 60 s.
  */
-export const DEFAULT_TAKEOVER: { readonly lockDuration: number; readonly lockRenewTime: number; readonly stalledInterval: number; readonly maxStalledCount: number } = Object.freeze({
+export const DEFAULT_TAKEOVER: {
+  readonly lockDuration: number;
+  readonly lockRenewTime: number;
+  readonly stalledInterval: number;
+  readonly maxStalledCount: number;
+} = Object.freeze({
   lockDuration: 6_000,
   lockRenewTime: 3_000,
   stalledInterval: 5_000,
@@ -467,7 +478,8 @@ export const DEFAULT_TAKEOVER: { readonly lockDuration: number; readonly lockRen
 });
 
 /** Options of {@link createTaskWorker}: BullMQ's worker options plus the tasks to run. */
-export interface TaskWorkerOptions extends Omit<WorkerOptions, "connection" | "lockDuration" | "lockRenewTime" | "stalledInterval" | "maxStalledCount"> {
+export interface TaskWorkerOptions
+  extends Omit<WorkerOptions, "connection" | "lockDuration" | "lockRenewTime" | "stalledInterval" | "maxStalledCount"> {
   /** How to reach Redis: BullMQ's connection options or a client instance. */
   readonly connection: ConnectionOptions;
   /**
@@ -635,7 +647,10 @@ export function createTaskWorker(options: TaskWorkerOptions): Worker {
       final,
     };
     if (onError === undefined) {
-      console.error(`[background-tasks/bullmq] job ${job.id} ("${job.name}") failed for good after ${info.attempt} of ${maxAttempts} attempts:`, error);
+      console.error(
+        `[background-tasks/bullmq] job ${job.id} ("${job.name}") failed for good after ${info.attempt} of ${maxAttempts} attempts:`,
+        error,
+      );
       return;
     }
     try {
@@ -654,7 +669,9 @@ function _takeover(options: TaskWorkerOptions): typeof DEFAULT_TAKEOVER {
     (options.lockDuration === undefined ? DEFAULT_TAKEOVER.lockRenewTime : Math.floor(lockDuration / 2));
   const stalledInterval = options.stalledInterval ?? DEFAULT_TAKEOVER.stalledInterval;
   const maxStalledCount = options.maxStalledCount ?? DEFAULT_TAKEOVER.maxStalledCount;
-  for (const [name, value] of [["lockDuration", lockDuration], ["lockRenewTime", lockRenewTime], ["stalledInterval", stalledInterval]] as const) {
+  for (
+    const [name, value] of [["lockDuration", lockDuration], ["lockRenewTime", lockRenewTime], ["stalledInterval", stalledInterval]] as const
+  ) {
     if (!(Number.isInteger(value) && value > 0 && value <= _MAX_TIMER_MS)) {
       throw new RangeError(`createTaskWorker: ${name} must be a whole number of milliseconds > 0, got ${String(value)}.`);
     }
@@ -678,7 +695,11 @@ function _definedNames(where: string, tasks: readonly TaskFunction[]): Map<strin
   for (const fn of tasks) {
     const definition = typeof fn === "function" ? taskDefinition(fn) : undefined;
     if (definition === undefined) {
-      throw new TypeError(`${where}: every entry of tasks must come from defineTask(name, fn); got ${typeof fn === "function" ? `the plain function "${fn.name || "anonymous"}"` : typeof fn}.`);
+      throw new TypeError(
+        `${where}: every entry of tasks must come from defineTask(name, fn); got ${
+          typeof fn === "function" ? `the plain function "${fn.name || "anonymous"}"` : typeof fn
+        }.`,
+      );
     }
     const existing = byName.get(definition.name);
     if (existing !== undefined && existing !== fn) throw new TypeError(`${where}: two tasks are named "${definition.name}".`);
@@ -769,10 +790,31 @@ const _TASK_WORKER_OPTIONS: _OptionKeys<Omit<TaskWorkerOptions, keyof WorkerOpti
 };
 // BullMQ's own worker options, passed through to its Worker.
 const _BULLMQ_WORKER_OPTIONS: _OptionKeys<WorkerOptions> = {
-  name: true, autorun: true, concurrency: true, limiter: true, metrics: true, maximumRateLimitDelay: true,
-  maxStartedAttempts: true, maxStalledCount: true, stalledInterval: true, removeOnComplete: true, removeOnFail: true,
-  skipStalledCheck: true, skipLockRenewal: true, drainDelay: true, lockDuration: true, lockRenewTime: true,
-  runRetryDelay: true, settings: true, useWorkerThreads: true, telemetry: true, connection: true,
-  blockingConnection: true, skipVersionCheck: true, skipWaitingForReady: true, workerForkOptions: true,
-  workerThreadsOptions: true, prefix: true,
+  name: true,
+  autorun: true,
+  concurrency: true,
+  limiter: true,
+  metrics: true,
+  maximumRateLimitDelay: true,
+  maxStartedAttempts: true,
+  maxStalledCount: true,
+  stalledInterval: true,
+  removeOnComplete: true,
+  removeOnFail: true,
+  skipStalledCheck: true,
+  skipLockRenewal: true,
+  drainDelay: true,
+  lockDuration: true,
+  lockRenewTime: true,
+  runRetryDelay: true,
+  settings: true,
+  useWorkerThreads: true,
+  telemetry: true,
+  connection: true,
+  blockingConnection: true,
+  skipVersionCheck: true,
+  skipWaitingForReady: true,
+  workerForkOptions: true,
+  workerThreadsOptions: true,
+  prefix: true,
 };

@@ -83,9 +83,13 @@ export type BackgroundTasksContext = {
  * ```
  */
 export type BackgroundTasksPlugin = Elysia<"", {
+  // Elysia's own types spell "nothing added" as {}.
+  // deno-lint-ignore ban-types
   decorator: {};
+  // deno-lint-ignore ban-types
   store: {};
   derive: BackgroundTasksContext;
+  // deno-lint-ignore ban-types
   resolve: {};
 }>;
 

@@ -77,6 +77,8 @@ function _checkKey(where: string, key: unknown): asserts key is string {
   if (typeof key === "string" && key.length > 0 && key.length <= MAX_KEY_LENGTH) return;
   throw new TypeError(
     `${where}: an idempotency key must be a non-empty string of at most ${MAX_KEY_LENGTH} characters, got ` +
-      `${typeof key === "string" ? `${key.length} characters` : typeof key}. Derive it from what makes the work unique (an id, an address).`,
+      `${
+        typeof key === "string" ? `${key.length} characters` : typeof key
+      }. Derive it from what makes the work unique (an id, an address).`,
   );
 }

@@ -15,11 +15,13 @@ const result = await autocannon({
   overallRate: o.delayMs > 0 ? Math.round((o.connections * 1000) / o.delayMs) : undefined,
 });
 const lat = result.latency;
-console.log("AUTOCANNON_JSON " + JSON.stringify({
-  rps: (result.requests.total - result.non2xx) / (result.duration || o.durationS),
-  rpsAll: result.requests.total / (result.duration || o.durationS),
-  requests: result.requests.total,
-  errors: result.errors + result.timeouts,
-  non2xx: result.non2xx,
-  latencyMs: { mean: lat.average, p50: lat.p50, p90: lat.p90, p99: lat.p99, max: lat.max },
-}));
+console.log(
+  "AUTOCANNON_JSON " + JSON.stringify({
+    rps: (result.requests.total - result.non2xx) / (result.duration || o.durationS),
+    rpsAll: result.requests.total / (result.duration || o.durationS),
+    requests: result.requests.total,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    latencyMs: { mean: lat.average, p50: lat.p50, p90: lat.p90, p99: lat.p99, max: lat.max },
+  }),
+);

@@ -21,7 +21,9 @@ export function renderChart(results) {
   const { meta } = results;
   parts.push(`<text x="10" y="${y}" class="t">@background/tasks benchmarks, ${escape(meta.date.slice(0, 10))}</text>`);
   y += 16;
-  parts.push(`<text x="10" y="${y}" class="f">${meta.machine.cores} shared cores. Bar = median, whisker = min–max over ${meta.settings.pairs} interleaved rounds, dashed line = goal. Green: goal met, red: not met, amber: rounds fell on both sides of the goal, blue: no goal.</text>`);
+  parts.push(
+    `<text x="10" y="${y}" class="f">${meta.machine.cores} shared cores. Bar = median, whisker = min–max over ${meta.settings.pairs} interleaved rounds, dashed line = goal. Green: goal met, red: not met, amber: rounds fell on both sides of the goal, blue: no goal.</text>`,
+  );
   for (const [group, rows] of byGroup) {
     y += 22;
     parts.push(`<text x="10" y="${y}" class="g">${escape(groups[group] ?? group)}</text>`);
@@ -32,12 +34,28 @@ export function renderChart(results) {
       const cy = y + ROW / 2;
       const color = row.goal === undefined ? "#4a6fa5" : row.rangeCrossesGoal ? "#c98a1b" : row.met ? "#2f855a" : "#c53030";
       parts.push(`<text x="${LABEL_W}" y="${cy + 4}" text-anchor="end">${escape(row.label)}</text>`);
-      parts.push(`<rect x="${BAR_X}" y="${y + 5}" width="${Math.max(1, row.value.median * scale).toFixed(1)}" height="${ROW - 10}" fill="${color}" opacity="0.85"/>`);
+      parts.push(
+        `<rect x="${BAR_X}" y="${y + 5}" width="${Math.max(1, row.value.median * scale).toFixed(1)}" height="${
+          ROW - 10
+        }" fill="${color}" opacity="0.85"/>`,
+      );
       const x1 = BAR_X + row.value.min * scale;
       const x2 = BAR_X + row.value.max * scale;
-      parts.push(`<path d="M${x1.toFixed(1)} ${cy}H${x2.toFixed(1)}M${x1.toFixed(1)} ${cy - 5}v10M${x2.toFixed(1)} ${cy - 5}v10" stroke="#222" stroke-width="1.2"/>`);
+      parts.push(
+        `<path d="M${x1.toFixed(1)} ${cy}H${x2.toFixed(1)}M${x1.toFixed(1)} ${cy - 5}v10M${x2.toFixed(1)} ${
+          cy - 5
+        }v10" stroke="#222" stroke-width="1.2"/>`,
+      );
       const unit = row.unit === "×" ? "×" : ` ${row.unit}`;
-      parts.push(`<text x="${BAR_X + BAR_W + 8}" y="${cy + 4}">${escape(formatNumber(row.value.median) + unit)}${row.goal ? `<tspan class="${row.met ? "ok" : "no"}"> ${row.met ? "✓" : "✗"} goal ${row.goal.op === ">=" ? "≥" : "≤"} ${row.goal.value}</tspan>${row.rangeCrossesGoal ? `<tspan class="mx"> (rounds on both sides)</tspan>` : ""}` : ""}</text>`);
+      parts.push(
+        `<text x="${BAR_X + BAR_W + 8}" y="${cy + 4}">${escape(formatNumber(row.value.median) + unit)}${
+          row.goal
+            ? `<tspan class="${row.met ? "ok" : "no"}"> ${row.met ? "✓" : "✗"} goal ${
+              row.goal.op === ">=" ? "≥" : "≤"
+            } ${row.goal.value}</tspan>${row.rangeCrossesGoal ? `<tspan class="mx"> (rounds on both sides)</tspan>` : ""}`
+            : ""
+        }</text>`,
+      );
       y += ROW;
     }
     const goals = [...new Set(rows.filter((r) => r.goal).map((r) => r.goal.value))];
@@ -47,7 +65,11 @@ export function renderChart(results) {
     }
   }
   y += 16;
-  parts.push(`<text x="10" y="${y}" class="f">${escape(`${meta.command} · ${meta.loadGenerator.name}, ${meta.pinning} · commit ${meta.commit}`)}</text>`);
+  parts.push(
+    `<text x="10" y="${y}" class="f">${
+      escape(`${meta.command} · ${meta.loadGenerator.name}, ${meta.pinning} · commit ${meta.commit}`)
+    }</text>`,
+  );
   y += 10;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" viewBox="0 0 ${W} ${y}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="12">
 <style>.t{font-size:14px;font-weight:600}.g{font-size:13px;font-weight:600}.f{font-size:10px;fill:#555}.ok{fill:#2f855a}.no{fill:#c53030}.mx{fill:#c98a1b}</style>

@@ -31,11 +31,17 @@ function run(cmd, args, env) {
  *   latencyMs: { mean: number, p50: number, p90: number, p99: number, max: number } }>}
  */
 export async function runLoad(options) {
-  const { url, connections = 32, durationS = 5, method = "GET", bodyFile, contentType, delayMs = 0, timeoutS = 10 } =
-    options;
+  const { url, connections = 32, durationS = 5, method = "GET", bodyFile, contentType, delayMs = 0, timeoutS = 10 } = options;
   if (loadGenerator.name === "wrk") {
     const [cmd, args] = pinned("load", loadGenerator.path, [
-      "-t1", `-c${connections}`, `-d${durationS}s`, `--timeout`, `${timeoutS}s`, "-s", join(here, "wrk.lua"), url,
+      "-t1",
+      `-c${connections}`,
+      `-d${durationS}s`,
+      `--timeout`,
+      `${timeoutS}s`,
+      "-s",
+      join(here, "wrk.lua"),
+      url,
     ]);
     const out = await run(cmd, args, {
       WRK_METHOD: method,

@@ -97,7 +97,7 @@ export async function waitIdle(pid, { windowMs = 200, busyMs = 10, timeoutMs = 1
  * @returns {{ pid, port, url, name, stop(): Promise<void>, output(): string }}
  */
 export async function startServer(options) {
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1;; attempt++) {
     try {
       return await startServerOnce(options);
     } catch (error) {
@@ -125,10 +125,12 @@ async function startServerOnce({ name, cmd, args, env = {}, cwd = root, port, re
   child.stdout.on("data", keep);
   child.stderr.on("data", keep);
   let exited = false;
-  const exitedPromise = new Promise((resolve) => child.once("exit", (code, signal) => {
-    exited = true;
-    resolve({ code, signal });
-  }));
+  const exitedPromise = new Promise((resolve) =>
+    child.once("exit", (code, signal) => {
+      exited = true;
+      resolve({ code, signal });
+    })
+  );
   const url = `http://127.0.0.1:${port}`;
   const started = performance.now();
   for (;;) {

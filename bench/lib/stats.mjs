@@ -17,8 +17,7 @@ export function pairedRatios(a, b) {
   return summarize(out);
 }
 
-export const round = (value, digits = 3) =>
-  Number.isFinite(value) ? Number(value.toPrecision(digits)) : value;
+export const round = (value, digits = 3) => Number.isFinite(value) ? Number(value.toPrecision(digits)) : value;
 
 /** "1.23 (1.10–1.31)" */
 export function fmt(summary, digits = 3, unit = "") {

@@ -2,9 +2,10 @@
 // Every number shown is taken from latest.json: `headlines` is stored in it, rounded as displayed.
 import { formatNumber, round } from "./stats.mjs";
 
-const pick = (summary) => summary && Number.isFinite(summary.median)
-  ? { median: round(summary.median), min: round(summary.min), max: round(summary.max), n: summary.n }
-  : undefined;
+const pick = (summary) =>
+  summary && Number.isFinite(summary.median)
+    ? { median: round(summary.median), min: round(summary.min), max: round(summary.max), n: summary.n }
+    : undefined;
 
 function headline(list, h) {
   if (!h.value) return;
@@ -24,7 +25,9 @@ export function headlines(results) {
     headline(list, {
       group: "cost",
       id: `cost.${key}`,
-      label: key === "elysia" ? "Elysia plugin ÷ plain route (Bun)" : { bun: "Bun.serve", deno: "Deno.serve", node: "Node (@hono/node-server)" }[key],
+      label: key === "elysia"
+        ? "Elysia plugin ÷ plain route (Bun)"
+        : { bun: "Bun.serve", deno: "Deno.serve", node: "Node (@hono/node-server)" }[key],
       unit: "×",
       value: pick(r.ratio),
       goal: { op: ">=", value: 0.95 },
@@ -34,7 +37,9 @@ export function headlines(results) {
     headline(list, {
       group: "costCpu",
       id: `cost.${key}.cpu`,
-      label: key === "elysia" ? "Elysia plugin ÷ plain route (Bun)" : { bun: "Bun.serve", deno: "Deno.serve", node: "Node (@hono/node-server)" }[key],
+      label: key === "elysia"
+        ? "Elysia plugin ÷ plain route (Bun)"
+        : { bun: "Bun.serve", deno: "Deno.serve", node: "Node (@hono/node-server)" }[key],
       unit: "×",
       value: pick(r.cpuRatio),
     });
@@ -43,7 +48,9 @@ export function headlines(results) {
     headline(list, {
       group: "costTogether",
       id: `cost.${key}.together`,
-      label: key === "elysia" ? "Elysia plugin ÷ plain route (Bun)" : { bun: "Bun.serve", deno: "Deno.serve", node: "Node (@hono/node-server)" }[key],
+      label: key === "elysia"
+        ? "Elysia plugin ÷ plain route (Bun)"
+        : { bun: "Bun.serve", deno: "Deno.serve", node: "Node (@hono/node-server)" }[key],
       unit: "×",
       value: pick(r.together),
     });
@@ -150,31 +157,93 @@ export function headlines(results) {
   }
   const csv = s.csv;
   if (csv?.ratios) {
-    headline(list, { group: "csv", id: "csv.rows", label: "rows/s: ours ÷ pandas read_csv", unit: "×", value: pick(csv.ratios.rowsPerSecondVsPandas) });
-    headline(list, { group: "csv", id: "csv.rss", label: "peak RSS: ours ÷ seed read-it-all", unit: "×", value: pick(csv.ratios.peakRssVsSeed), goal: { op: "<=", value: 1 } });
+    headline(list, {
+      group: "csv",
+      id: "csv.rows",
+      label: "rows/s: ours ÷ pandas read_csv",
+      unit: "×",
+      value: pick(csv.ratios.rowsPerSecondVsPandas),
+    });
+    headline(list, {
+      group: "csv",
+      id: "csv.rss",
+      label: "peak RSS: ours ÷ seed read-it-all",
+      unit: "×",
+      value: pick(csv.ratios.peakRssVsSeed),
+      goal: { op: "<=", value: 1 },
+    });
   }
   const fg = s.foreground?.variants;
   if (fg) {
-    const name = { worker: "ours, worker thread (default)", inProcess: "ours, in-process (CSV_THREADS=0)", fastapi: "(peer) FastAPI, seed" };
+    const name = {
+      worker: "ours, worker thread (default)",
+      inProcess: "ours, in-process (CSV_THREADS=0)",
+      fastapi: "(peer) FastAPI, seed",
+    };
     const order = ["worker", "inProcess", "fastapi"].filter((k) => fg[k]);
     for (const k of order) {
-      headline(list, { group: "foreground", id: `foreground.${k}.kept`, label: name[k], unit: "×", value: pick(fg[k].kept), goal: k === "worker" ? { op: ">=", value: 0.5 } : undefined });
+      headline(list, {
+        group: "foreground",
+        id: `foreground.${k}.kept`,
+        label: name[k],
+        unit: "×",
+        value: pick(fg[k].kept),
+        goal: k === "worker" ? { op: ">=", value: 0.5 } : undefined,
+      });
     }
     for (const k of order) {
-      headline(list, { group: "foregroundP99", id: `foreground.${k}.p99`, label: `${name[k]}: during`, unit: "ms", value: pick(fg[k].busyP99Ms), goal: k === "worker" ? { op: "<=", value: 10 } : undefined });
+      headline(list, {
+        group: "foregroundP99",
+        id: `foreground.${k}.p99`,
+        label: `${name[k]}: during`,
+        unit: "ms",
+        value: pick(fg[k].busyP99Ms),
+        goal: k === "worker" ? { op: "<=", value: 10 } : undefined,
+      });
     }
     for (const k of ["worker", "fastapi"].filter((k) => fg[k])) {
-      headline(list, { group: "foregroundP99", id: `foreground.${k}.idleP99`, label: `${name[k]}: idle`, unit: "ms", value: pick(fg[k].idleP99Ms) });
+      headline(list, {
+        group: "foregroundP99",
+        id: `foreground.${k}.idleP99`,
+        label: `${name[k]}: idle`,
+        unit: "ms",
+        value: pick(fg[k].idleP99Ms),
+      });
     }
     for (const k of ["worker", "fastapi"].filter((k) => fg[k])) {
-      headline(list, { group: "foregroundRps", id: `foreground.${k}.idleRps`, label: `${name[k]}: idle`, unit: "k req/s", value: pick(fg[k].idleRps && scale(fg[k].idleRps, 1e-3)) });
+      headline(list, {
+        group: "foregroundRps",
+        id: `foreground.${k}.idleRps`,
+        label: `${name[k]}: idle`,
+        unit: "k req/s",
+        value: pick(fg[k].idleRps && scale(fg[k].idleRps, 1e-3)),
+      });
     }
     for (const k of order) {
-      headline(list, { group: "foregroundRps", id: `foreground.${k}.busyRps`, label: `${name[k]}: during`, unit: "k req/s", value: pick(fg[k].busyRps && scale(fg[k].busyRps, 1e-3)) });
+      headline(list, {
+        group: "foregroundRps",
+        id: `foreground.${k}.busyRps`,
+        label: `${name[k]}: during`,
+        unit: "k req/s",
+        value: pick(fg[k].busyRps && scale(fg[k].busyRps, 1e-3)),
+      });
     }
-    headline(list, { group: "csvThreads", id: "foreground.csv.workerVsInProcess", label: "completion time: worker thread ÷ in-process", unit: "×", value: pick(s.foreground.csvSecondsWorkerVsInProcess), goal: { op: "<=", value: 1.2 } });
+    headline(list, {
+      group: "csvThreads",
+      id: "foreground.csv.workerVsInProcess",
+      label: "completion time: worker thread ÷ in-process",
+      unit: "×",
+      value: pick(s.foreground.csvSecondsWorkerVsInProcess),
+      goal: { op: "<=", value: 1.2 },
+    });
     for (const k of order) {
-      headline(list, { group: "csvThreadsRate", id: `foreground.${k}.csvRows`, label: name[k], unit: "k rows/s", value: pick(fg[k].csvRowsPerSecond && scale(fg[k].csvRowsPerSecond, 1e-3)) });
+      headline(list, {
+        group: "csvThreadsRate",
+        id: `foreground.${k}.csvRows`,
+        label: name[k],
+        unit: "k rows/s",
+        value: pick(fg[k].csvRowsPerSecond && scale(fg[k].csvRowsPerSecond, 1e-3)),
+      });
     }
   }
   return list;
@@ -221,16 +290,22 @@ const show = (v, unit) => `${formatNumber(v.median)} (${formatNumber(v.min)}–$
 export function renderSummary(results) {
   const { meta } = results;
   const lines = [
-    `Run ${meta.date.slice(0, 16).replace("T", " ")} UTC, commit ${meta.commit}${meta.dirty ? " (+ uncommitted changes)" : ""}, \`${meta.command}\`.`,
+    `Run ${meta.date.slice(0, 16).replace("T", " ")} UTC, commit ${meta.commit}${
+      meta.dirty ? " (+ uncommitted changes)" : ""
+    }, \`${meta.command}\`.`,
     `Machine: ${meta.machine.cpu}, ${meta.machine.cores} cores, ${meta.machine.memoryGiB} GiB, shared. ` +
-      `Runtimes: Bun ${meta.runtimes.bun}, Deno ${meta.runtimes.deno}, Node ${meta.runtimes.node}, Python ${meta.runtimes.python} (FastAPI/uvicorn from Debian).`,
+    `Runtimes: Bun ${meta.runtimes.bun}, Deno ${meta.runtimes.deno}, Node ${meta.runtimes.node}, Python ${meta.runtimes.python} (FastAPI/uvicorn from Debian).`,
     `Load: ${meta.loadGenerator.name}, 1 thread, ${meta.loadGenerator.connections} connections; ${meta.pinning}. ` +
-      `${meta.settings.pairs} interleaved rounds of ${meta.settings.durationS} s per comparison` +
-        (meta.settings.costPairs ? ` (cost per request: ${meta.settings.costPairs} rounds of ${meta.settings.costDurationS} s` +
-          (meta.settings.togetherRounds ? `, then ${meta.settings.togetherRounds} rounds with both loaded at the same time` : "") + ")" : "") +
-        `; median (min–max) of the per-round ratios.`,
+    `${meta.settings.pairs} interleaved rounds of ${meta.settings.durationS} s per comparison` +
+    (meta.settings.costPairs
+      ? ` (cost per request: ${meta.settings.costPairs} rounds of ${meta.settings.costDurationS} s` +
+        (meta.settings.togetherRounds ? `, then ${meta.settings.togetherRounds} rounds with both loaded at the same time` : "") + ")"
+      : "") +
+    `; median (min–max) of the per-round ratios.`,
     ...Object.entries(results.sectionRuns ?? {}).map(([name, run]) =>
-      `Section ${name} from a separate run: ${run.date.slice(0, 16).replace("T", " ")} UTC, commit ${run.commit}${run.dirty ? " (+ uncommitted changes)" : ""}, \`${run.command}\`, ${run.settings.pairs} rounds.`
+      `Section ${name} from a separate run: ${run.date.slice(0, 16).replace("T", " ")} UTC, commit ${run.commit}${
+        run.dirty ? " (+ uncommitted changes)" : ""
+      }, \`${run.command}\`, ${run.settings.pairs} rounds.`
     ),
     "",
     "| comparison | result | goal | met |",

@@ -20,9 +20,7 @@ import { summarize } from "./stats.mjs";
 export async function loadTogether({ servers, rounds, durationS, method = "GET", path = "/", connections = 16, log = () => {} }) {
   const perRound = [];
   for (let round = 1; round <= rounds; round++) {
-    const results = await Promise.all(servers.map(({ server }) =>
-      runLoad({ url: server.url + path, method, durationS, connections })
-    ));
+    const results = await Promise.all(servers.map(({ server }) => runLoad({ url: server.url + path, method, durationS, connections })));
     perRound.push(Object.fromEntries(results.map((result, i) => [servers[i].name, result.rps])));
     log(`    together ${round}/${rounds}: ` + results.map((r, i) => `${servers[i].name} ${Math.round(r.rps)} req/s`).join(" | "));
   }

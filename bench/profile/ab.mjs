@@ -31,8 +31,10 @@ try {
     log: console.log,
   });
   for (const [name, r] of Object.entries(result.ratios)) {
-    console.log(`${name}: throughput ${r.rps.median.toFixed(3)} (${r.rps.min.toFixed(2)}–${r.rps.max.toFixed(2)}), ` +
-      `CPU bare÷ours ${(1 / r.cpuUsPerRequest.median).toFixed(3)}`);
+    console.log(
+      `${name}: throughput ${r.rps.median.toFixed(3)} (${r.rps.min.toFixed(2)}–${r.rps.max.toFixed(2)}), ` +
+        `CPU bare÷ours ${(1 / r.cpuUsPerRequest.median).toFixed(3)}`,
+    );
   }
   // Noise only ever adds time, so each variant's least CPU per request is its steadiest figure.
   const base = result.variants[variants[0].name].cpuUsPerRequest.min;

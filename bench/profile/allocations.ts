@@ -28,16 +28,18 @@ const runner = new TaskRunner();
 // Factories: only the app being counted is made in its process.
 const apps = {
   "no work": () => new Elysia().use(jsonErrors).post("/send-notification/:email", answer, notification),
-  onAfterResponse: () => new Elysia().use(jsonErrors).post("/send-notification/:email", answer, {
-    ...notification,
-    afterResponse({ params }) {
-      writeLog(`Sending notification to ${params.email}`).catch(console.error);
-    },
-  }),
-  plugin: () => new Elysia().use(jsonErrors).use(backgroundTasks(runner)).post("/send-notification/:email", ({ params, backgroundTasks }) => {
-    backgroundTasks.addTask(writeLog, `Sending notification to ${params.email}`);
-    return { message: "Notification sent in the background" };
-  }, notification),
+  onAfterResponse: () =>
+    new Elysia().use(jsonErrors).post("/send-notification/:email", answer, {
+      ...notification,
+      afterResponse({ params }) {
+        writeLog(`Sending notification to ${params.email}`).catch(console.error);
+      },
+    }),
+  plugin: () =>
+    new Elysia().use(jsonErrors).use(backgroundTasks(runner)).post("/send-notification/:email", ({ params, backgroundTasks }) => {
+      backgroundTasks.addTask(writeLog, `Sending notification to ${params.email}`);
+      return { message: "Notification sent in the background" };
+    }, notification),
 };
 
 const macrotask = () => new Promise((resolve) => setTimeout(resolve, 0));

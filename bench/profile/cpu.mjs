@@ -13,7 +13,13 @@ import { bin, startServer } from "../lib/proc.mjs";
 import { attribute } from "./cpuProfile.mjs";
 
 const targets = {
-  "elysia-log": { file: "bench/elysia-onafterresponse.ts", runtime: "bun", modes: ["afterResponse", "plugin"], path: "/send-notification/bench@example.com", method: "POST" },
+  "elysia-log": {
+    file: "bench/elysia-onafterresponse.ts",
+    runtime: "bun",
+    modes: ["afterResponse", "plugin"],
+    path: "/send-notification/bench@example.com",
+    method: "POST",
+  },
   "elysia-hello": { file: "bench/servers/elysia-hello.ts", runtime: "bun", modes: ["plain", "plugin"], path: "/" },
   "bun-hello": { file: "bench/servers/hello.ts", runtime: "bun", modes: ["bare", "wrapped"], path: "/" },
   "node-hello": { file: "bench/servers/hello.ts", runtime: "node", modes: ["bare", "wrapped"], path: "/" },

@@ -27,11 +27,16 @@ export function attribute(path, { coreMatch = /^(dist|src)\// } = {}) {
     const url = raw.includes("/node_modules/")
       ? raw.replace(/.*node_modules\//, "npm:")
       : raw.replace(/^.*?\/(?=(dist|src|examples|bench)\/)/, "");
-    const area = coreMatch.test(url) ? "@background/tasks (core + plugin)"
-      : url.startsWith("examples/") ? "task work (examples/)"
-      : url.startsWith("bench/") ? "bench app"
-      : /^npm:(elysia|@sinclair|memoirist)/.test(url) ? "elysia + typebox"
-      : url.startsWith("node:") || url.startsWith("internal:") ? "runtime built-ins (node:fs …)"
+    const area = coreMatch.test(url)
+      ? "@background/tasks (core + plugin)"
+      : url.startsWith("examples/")
+      ? "task work (examples/)"
+      : url.startsWith("bench/")
+      ? "bench app"
+      : /^npm:(elysia|@sinclair|memoirist)/.test(url)
+      ? "elysia + typebox"
+      : url.startsWith("node:") || url.startsWith("internal:")
+      ? "runtime built-ins (node:fs …)"
       : "other";
     areas.set(area, (areas.get(area) ?? 0) + count);
     if (area.startsWith("@background")) {

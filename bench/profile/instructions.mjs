@@ -12,7 +12,9 @@ import { sleep, startServer, which } from "../lib/proc.mjs";
 import { summarize } from "../lib/stats.mjs";
 import { runtimes } from "../sections/runtimes.mjs";
 
-export async function instructionsPerRequest({ runtime, file, modes, rounds = 3, seconds = 8, warmupS = 30, path = "/", method = "GET", log = console.log }) {
+export async function instructionsPerRequest(
+  { runtime, file, modes, rounds = 3, seconds = 8, warmupS = 30, path = "/", method = "GET", log = console.log },
+) {
   if (!which("valgrind") || !which("callgrind_control")) throw new Error("valgrind is needed: apt-get install valgrind");
   const dir = mkdtempSync(join(tmpdir(), "bench-callgrind-"));
   const variants = [];
@@ -46,7 +48,9 @@ export async function instructionsPerRequest({ runtime, file, modes, rounds = 3,
           await sleep(100);
           total = newDumpTotal(dir, mode, before);
         }
-        if (total === undefined || load.requests === 0) throw new Error(`${mode}: ${total === undefined ? "no callgrind dump within 60 s" : "no request answered"}`);
+        if (total === undefined || load.requests === 0) {
+          throw new Error(`${mode}: ${total === undefined ? "no callgrind dump within 60 s" : "no request answered"}`);
+        }
         perRequest[mode].push(total / load.requests);
         parts.push(`${mode} ${Math.round(total / load.requests)} instructions/request (${load.requests} requests)`);
       }
@@ -82,7 +86,17 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.exit(2);
   }
   const list = modes.split(",");
-  const result = await instructionsPerRequest({ runtime, file, modes: list, rounds: Number(rounds), seconds: Number(seconds), method, path });
+  const result = await instructionsPerRequest({
+    runtime,
+    file,
+    modes: list,
+    rounds: Number(rounds),
+    seconds: Number(seconds),
+    method,
+    path,
+  });
   const base = result[list[0]].median;
-  for (const m of list) console.log(`${m}: ${Math.round(result[m].median)} instructions/request; ${list[0]} ÷ ${m} = ${(base / result[m].median).toFixed(3)}`);
+  for (const m of list) {
+    console.log(`${m}: ${Math.round(result[m].median)} instructions/request; ${list[0]} ÷ ${m} = ${(base / result[m].median).toFixed(3)}`);
+  }
 }

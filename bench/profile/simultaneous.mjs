@@ -14,7 +14,9 @@ import { EXAMPLE_ENV } from "../sections/seed.mjs";
 
 const [rounds, seconds, method, path, ...specs] = process.argv.slice(2);
 if (!(Number(rounds) > 0) || !(Number(seconds) > 0) || !path || specs.length < 2) {
-  console.error("usage: node bench/profile/simultaneous.mjs <rounds> <seconds> <METHOD> <path> name=runtime:file[:MODE] name=... (two or more)");
+  console.error(
+    "usage: node bench/profile/simultaneous.mjs <rounds> <seconds> <METHOD> <path> name=runtime:file[:MODE] name=... (two or more)",
+  );
   process.exit(2);
 }
 const servers = [];
@@ -23,7 +25,9 @@ try {
   for (const spec of specs) {
     const [name, target = ""] = spec.split("=");
     const [runtime, file, mode = ""] = target.split(":");
-    if (!runtimes[runtime] || !file) throw new Error(`"${spec}": expected name=runtime:file[:MODE], runtime one of ${Object.keys(runtimes).join(", ")}`);
+    if (!runtimes[runtime] || !file) {
+      throw new Error(`"${spec}": expected name=runtime:file[:MODE], runtime one of ${Object.keys(runtimes).join(", ")}`);
+    }
     const [cmd, args] = runtimes[runtime].command(file);
     const dataDir = mkdtempSync(join(tmpdir(), "bench-simultaneous-"));
     dirs.push(dataDir);

@@ -77,5 +77,7 @@ for (let round = 0; round < rounds; round++) {
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
 const out = Object.fromEntries(Object.entries(ns).map(([k, v]) => [k, { nsPerRequest: median(v), runs: v }]));
 console.log(`${runtime} (platform signal: ${platform}), ns per request, median of ${rounds} rounds:`);
-for (const [k, v] of Object.entries(out)) console.log(`  ${k.padEnd(14)} ${v.nsPerRequest.toFixed(0)} ns  (+${(v.nsPerRequest - out.bare!.nsPerRequest).toFixed(0)} over bare)`);
+for (const [k, v] of Object.entries(out)) {
+  console.log(`  ${k.padEnd(14)} ${v.nsPerRequest.toFixed(0)} ns  (+${(v.nsPerRequest - out.bare!.nsPerRequest).toFixed(0)} over bare)`);
+}
 console.log("PROFILE_JSON " + JSON.stringify({ runtime, platform, batch: BATCH, variants: out }));

@@ -64,7 +64,11 @@ for (const name of list.split(",")) {
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(out)?.[1];
   const p50 = /\s50%\s+(\S+)/.exec(out)?.[1];
   const p99 = /\s99%\s+(\S+)/.exec(out)?.[1];
-  console.log(`${name.padEnd(10)} ${rps} req/s  p50 ${p50}  p99 ${p99}  parses ${(ms / 1000).toFixed(1)} s (${rows.join(" + ")} rows)${ms / 1000 < Number(seconds) ? "  (parses ended before the load run)" : ""}`);
+  console.log(
+    `${name.padEnd(10)} ${rps} req/s  p50 ${p50}  p99 ${p99}  parses ${(ms / 1000).toFixed(1)} s (${rows.join(" + ")} rows)${
+      ms / 1000 < Number(seconds) ? "  (parses ended before the load run)" : ""
+    }`,
+  );
 }
 server.stop(true);
 channel.port1.close(); // an open port would keep the process alive

@@ -20,8 +20,15 @@ export async function run(ctx) {
     { key: "bun", label: "Bun.serve", file: "bench/servers/hello.ts", runtime: "bun", extra: ["floor"] },
     { key: "deno", label: "Deno.serve", file: "bench/servers/hello.ts", runtime: "deno", extra: ["floor"] },
     { key: "node", label: "Node (node:http via @hono/node-server)", file: "bench/servers/hello-node.mjs", runtime: "node", plainJs: true },
-    { key: "elysia", label: "Elysia on Bun: plugin vs plain route", file: "bench/servers/elysia-hello.ts", runtime: "bun",
-      modes: ["plain", "plugin"], extra: ["after", "floor"], needs: elysiaPluginAvailable },
+    {
+      key: "elysia",
+      label: "Elysia on Bun: plugin vs plain route",
+      file: "bench/servers/elysia-hello.ts",
+      runtime: "bun",
+      modes: ["plain", "plugin"],
+      extra: ["after", "floor"],
+      needs: elysiaPluginAvailable,
+    },
   ];
   for (const target of targets.filter((t) => ctx.only.length === 0 || ctx.only.includes(t.key) || ctx.only.includes("cost"))) {
     const rt = runtimes[target.runtime];
@@ -60,7 +67,11 @@ export async function run(ctx) {
       // Capacity from CPU time: (bare CPU per request) / (wrapped CPU per request), per round.
       const cpu = compared.ratios[`${ourMode}/${baseMode}`].cpuUsPerRequest;
       const cpuRatio = { median: 1 / cpu.median, min: 1 / cpu.max, max: 1 / cpu.min, n: cpu.n, values: cpu.values.map((v) => 1 / v) };
-      log(`    => ${ourMode}/${baseMode} throughput ratio ${ratio.median.toFixed(3)} (${ratio.min.toFixed(3)}–${ratio.max.toFixed(3)}), goal ≥ ${GOAL}; CPU-time ratio ${cpuRatio.median.toFixed(3)} (${cpuRatio.min.toFixed(3)}–${cpuRatio.max.toFixed(3)})`);
+      log(
+        `    => ${ourMode}/${baseMode} throughput ratio ${ratio.median.toFixed(3)} (${ratio.min.toFixed(3)}–${
+          ratio.max.toFixed(3)
+        }), goal ≥ ${GOAL}; CPU-time ratio ${cpuRatio.median.toFixed(3)} (${cpuRatio.min.toFixed(3)}–${cpuRatio.max.toFixed(3)})`,
+      );
       const beside = Object.fromEntries((target.extra ?? []).map((mode) => [mode, compared.ratios[`${mode}/${baseMode}`].rps]));
       for (const [mode, r] of Object.entries(beside)) {
         log(`    => ${mode}/${baseMode} throughput ratio ${r.median.toFixed(3)} (${r.min.toFixed(3)}–${r.max.toFixed(3)})`);
@@ -69,10 +80,24 @@ export async function run(ctx) {
       // A failure here is reported without losing the interleaved figures above.
       const together = await loadTogether({ servers: variants.slice(0, 2), rounds: ctx.togetherRounds, durationS: ctx.costDurationS, log })
         .then((r) => r.ratios[`${ourMode}/${baseMode}`], (error) => ({ error: String(error.message).slice(0, 2000) }));
-      log(together.error
-        ? `    loaded at the same time: failed: ${together.error}`
-        : `    => loaded at the same time: ${ourMode}/${baseMode} ${together.median.toFixed(3)} (${together.min.toFixed(3)}–${together.max.toFixed(3)}), ${together.n} rounds`);
-      result.runtimes[target.key] = { label: target.label, baseline: baseMode, ours: ourMode, ratio, cpuRatio, beside, together, ...compared, goalMet: ratio.median >= GOAL };
+      log(
+        together.error
+          ? `    loaded at the same time: failed: ${together.error}`
+          : `    => loaded at the same time: ${ourMode}/${baseMode} ${together.median.toFixed(3)} (${together.min.toFixed(3)}–${
+            together.max.toFixed(3)
+          }), ${together.n} rounds`,
+      );
+      result.runtimes[target.key] = {
+        label: target.label,
+        baseline: baseMode,
+        ours: ourMode,
+        ratio,
+        cpuRatio,
+        beside,
+        together,
+        ...compared,
+        goalMet: ratio.median >= GOAL,
+      };
     } catch (error) {
       log(`  ${target.label}: failed: ${error.message}`);
       result.runtimes[target.key] = { label: target.label, error: String(error.message).slice(0, 2000) };

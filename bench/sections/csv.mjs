@@ -25,7 +25,13 @@ function capture(cmd, args) {
 
 /** Uploads with curl pinned to the load core (streams the file from disk). */
 async function upload(url, csvPath) {
-  const [cmd, args] = pinned("load", which("curl"), ["-sS", "--fail-with-body", "-F", `file=@${csvPath};type=text/csv;filename=data.csv`, url]);
+  const [cmd, args] = pinned("load", which("curl"), [
+    "-sS",
+    "--fail-with-body",
+    "-F",
+    `file=@${csvPath};type=text/csv;filename=data.csv`,
+    url,
+  ]);
   return capture(cmd, args);
 }
 
@@ -94,13 +100,27 @@ export async function run(ctx) {
   }
   result.ratios = {};
   if (runs.pandas) {
-    result.ratios.rowsPerSecondVsPandas = pairedRatios(runs.pandas.map((r) => r.parseRowsPerSecond), runs.ours.map((r) => r.parseRowsPerSecond));
-    log(`    => rows/s ours ÷ pandas.read_csv: ${result.ratios.rowsPerSecondVsPandas.median.toFixed(2)}× (${result.ratios.rowsPerSecondVsPandas.min.toFixed(2)}–${result.ratios.rowsPerSecondVsPandas.max.toFixed(2)})`);
+    result.ratios.rowsPerSecondVsPandas = pairedRatios(
+      runs.pandas.map((r) => r.parseRowsPerSecond),
+      runs.ours.map((r) => r.parseRowsPerSecond),
+    );
+    log(
+      `    => rows/s ours ÷ pandas.read_csv: ${result.ratios.rowsPerSecondVsPandas.median.toFixed(2)}× (${
+        result.ratios.rowsPerSecondVsPandas.min.toFixed(2)
+      }–${result.ratios.rowsPerSecondVsPandas.max.toFixed(2)})`,
+    );
   }
   if (runs.seed) {
     result.ratios.peakRssVsSeed = pairedRatios(runs.seed.map((r) => r.peakRssMb), runs.ours.map((r) => r.peakRssMb));
-    result.ratios.endToEndRowsPerSecondVsSeed = pairedRatios(runs.seed.map((r) => r.endToEndRowsPerSecond), runs.ours.map((r) => r.endToEndRowsPerSecond));
-    log(`    => peak RSS ours ÷ seed: ${result.ratios.peakRssVsSeed.median.toFixed(2)}× (${result.ratios.peakRssVsSeed.min.toFixed(2)}–${result.ratios.peakRssVsSeed.max.toFixed(2)}); end-to-end rows/s ours ÷ seed ${result.ratios.endToEndRowsPerSecondVsSeed.median.toFixed(2)}×`);
+    result.ratios.endToEndRowsPerSecondVsSeed = pairedRatios(
+      runs.seed.map((r) => r.endToEndRowsPerSecond),
+      runs.ours.map((r) => r.endToEndRowsPerSecond),
+    );
+    log(
+      `    => peak RSS ours ÷ seed: ${result.ratios.peakRssVsSeed.median.toFixed(2)}× (${result.ratios.peakRssVsSeed.min.toFixed(2)}–${
+        result.ratios.peakRssVsSeed.max.toFixed(2)
+      }); end-to-end rows/s ours ÷ seed ${result.ratios.endToEndRowsPerSecondVsSeed.median.toFixed(2)}×`,
+    );
   }
   return result;
 }

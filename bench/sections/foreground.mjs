@@ -34,7 +34,13 @@ function capture(cmd, args) {
 /** Uploads with curl pinned to the load core (streams the file from disk); resolves to the answer's JSON. */
 async function upload(url, csvPath) {
   // Each file under its own name: the seed's app stores an upload under the client's file name.
-  const [cmd, args] = pinned("load", which("curl"), ["-sS", "--fail-with-body", "-F", `file=@${csvPath};type=text/csv;filename=${basename(csvPath)}`, url + "/upload"]);
+  const [cmd, args] = pinned("load", which("curl"), [
+    "-sS",
+    "--fail-with-body",
+    "-F",
+    `file=@${csvPath};type=text/csv;filename=${basename(csvPath)}`,
+    url + "/upload",
+  ]);
   return JSON.parse(await capture(cmd, args));
 }
 
@@ -50,14 +56,24 @@ async function waitFor(check, what, timeoutMs = 600_000) {
 
 function contenders() {
   const bun = runtimes.bun;
-  const oursMissing = !bun.available() ? `bun not installed (${bun.install})` : !exampleServerOnMain() ? "examples/server.ts is not on main yet" : undefined;
+  const oursMissing = !bun.available()
+    ? `bun not installed (${bun.install})`
+    : !exampleServerOnMain()
+    ? "examples/server.ts is not on main yet"
+    : undefined;
   const ours = (name, label, env) => ({
     label,
     missing: oursMissing,
     kind: "ours",
     start(dataDir) {
       const [cmd, args] = bun.command("examples/server.ts");
-      return startServer({ name, cmd, args, env: { DATA_DIR: dataDir, HOST: "127.0.0.1", ...EXAMPLE_ENV, ...env }, readyPath: "/swagger/json" });
+      return startServer({
+        name,
+        cmd,
+        args,
+        env: { DATA_DIR: dataDir, HOST: "127.0.0.1", ...EXAMPLE_ENV, ...env },
+        readyPath: "/swagger/json",
+      });
     },
   });
   return {
@@ -67,13 +83,29 @@ function contenders() {
       label: "FastAPI + uvicorn (seed; pandas in the threadpool)",
       missing: fastapiMissing({ pandas: true }),
       kind: "fastapi",
-      start: (dataDir) => startServer({
-        name: "fastapi",
-        cmd: PYTHON,
-        args: ["-m", "uvicorn", "app:app", "--app-dir", join(new URL("../..", import.meta.url).pathname, "bench/fastapi"), "--host", "127.0.0.1", "--port", "$PORT", "--workers", "1", "--no-access-log", "--log-level", "warning"],
-        env: { DATA_DIR: dataDir },
-        readyPath: "/docs",
-      }),
+      start: (dataDir) =>
+        startServer({
+          name: "fastapi",
+          cmd: PYTHON,
+          args: [
+            "-m",
+            "uvicorn",
+            "app:app",
+            "--app-dir",
+            join(new URL("../..", import.meta.url).pathname, "bench/fastapi"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "$PORT",
+            "--workers",
+            "1",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+          ],
+          env: { DATA_DIR: dataDir },
+          readyPath: "/docs",
+        }),
     },
   };
 }
@@ -135,7 +167,9 @@ export async function run(ctx) {
     files: { count: files.length, bytes, rows },
     durationS,
     connections: ctx.connections,
-    contenders: Object.fromEntries(Object.entries(all).map(([k, c]) => [k, c.missing ? { label: c.label, skipped: c.missing } : { label: c.label }])),
+    contenders: Object.fromEntries(
+      Object.entries(all).map(([k, c]) => [k, c.missing ? { label: c.label, skipped: c.missing } : { label: c.label }]),
+    ),
     definitions: {
       kept: "log endpoint req/s during the CSVs ÷ idle req/s, same round, same server",
       busyCovered: "the CSVs were still being processed when the load run ended (else the run also measured idle time)",
@@ -188,9 +222,13 @@ export async function run(ctx) {
         };
         r.csvRowsPerSecond = (rows * files.length) / r.csvSeconds;
         runs[name].push(r);
-        parts.push(`${name} idle ${Math.round(idle.rps)} req/s p99 ${idle.latencyMs.p99.toFixed(1)} ms, ` +
-          `busy ${Math.round(busy.rps)} req/s p99 ${busy.latencyMs.p99.toFixed(1)} ms (${r.kept.toFixed(3)}×${r.busyCovered ? "" : ", CSVs done early"}), ` +
-          `CSVs ${r.csvSeconds.toFixed(1)} s`);
+        parts.push(
+          `${name} idle ${Math.round(idle.rps)} req/s p99 ${idle.latencyMs.p99.toFixed(1)} ms, ` +
+            `busy ${Math.round(busy.rps)} req/s p99 ${busy.latencyMs.p99.toFixed(1)} ms (${r.kept.toFixed(3)}×${
+              r.busyCovered ? "" : ", CSVs done early"
+            }), ` +
+            `CSVs ${r.csvSeconds.toFixed(1)} s`,
+        );
       }
       log(`    round ${round}/${ctx.pairs}: ${parts.join(" | ")}`);
     }
@@ -218,10 +256,12 @@ export async function run(ctx) {
       runs: list,
     };
     const v = result.variants[name];
-    log(`    => ${name}: kept ${v.kept.median.toFixed(3)}× (${v.kept.min.toFixed(3)}–${v.kept.max.toFixed(3)}), ` +
-      `p99 idle ${v.idleP99Ms.median.toFixed(1)} ms, during ${v.busyP99Ms.median.toFixed(1)} ms; ` +
-      `CSVs ${v.csvSeconds.median.toFixed(1)} s (${Math.round(v.csvRowsPerSecond.median).toLocaleString("en")} rows/s); ` +
-      `load run within the CSVs in ${v.busyCovered}/${list.length} rounds`);
+    log(
+      `    => ${name}: kept ${v.kept.median.toFixed(3)}× (${v.kept.min.toFixed(3)}–${v.kept.max.toFixed(3)}), ` +
+        `p99 idle ${v.idleP99Ms.median.toFixed(1)} ms, during ${v.busyP99Ms.median.toFixed(1)} ms; ` +
+        `CSVs ${v.csvSeconds.median.toFixed(1)} s (${Math.round(v.csvRowsPerSecond.median).toLocaleString("en")} rows/s); ` +
+        `load run within the CSVs in ${v.busyCovered}/${list.length} rounds`,
+    );
   }
   if (runs.worker?.length && runs.inProcess?.length) {
     result.csvSecondsWorkerVsInProcess = pairedRatios(runs.inProcess.map((r) => r.csvSeconds), runs.worker.map((r) => r.csvSeconds));

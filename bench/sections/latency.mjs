@@ -54,10 +54,20 @@ export async function run(ctx) {
         },
       });
       const ratio = compared.ratios[`${key}/none`];
-      log(`    => latency ratio p50 ${ratio["latencyMs.p50"].median.toFixed(3)} (${ratio["latencyMs.p50"].min.toFixed(3)}–${ratio["latencyMs.p50"].max.toFixed(3)}), p99 ${ratio["latencyMs.p99"].median.toFixed(3)} (${ratio["latencyMs.p99"].min.toFixed(3)}–${ratio["latencyMs.p99"].max.toFixed(3)})`);
+      log(
+        `    => latency ratio p50 ${ratio["latencyMs.p50"].median.toFixed(3)} (${ratio["latencyMs.p50"].min.toFixed(3)}–${
+          ratio["latencyMs.p50"].max.toFixed(3)
+        }), p99 ${ratio["latencyMs.p99"].median.toFixed(3)} (${ratio["latencyMs.p99"].min.toFixed(3)}–${
+          ratio["latencyMs.p99"].max.toFixed(3)
+        })`,
+      );
       if (c.reference) {
         const ref = compared.ratios[`${c.reference.name}/none`];
-        log(`    => ${c.reference.label} ÷ no task: p50 ${ref["latencyMs.p50"].median.toFixed(3)}, p99 ${ref["latencyMs.p99"].median.toFixed(3)} (${ref["latencyMs.p99"].min.toFixed(3)}–${ref["latencyMs.p99"].max.toFixed(3)})`);
+        log(
+          `    => ${c.reference.label} ÷ no task: p50 ${ref["latencyMs.p50"].median.toFixed(3)}, p99 ${
+            ref["latencyMs.p99"].median.toFixed(3)
+          } (${ref["latencyMs.p99"].min.toFixed(3)}–${ref["latencyMs.p99"].max.toFixed(3)})`,
+        );
       }
       result.cases[key] = { label: c.label, ...c, ratio, ...compared };
     }

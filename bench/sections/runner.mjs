@@ -23,7 +23,8 @@ function runFile(cmd, args, env) {
 export async function run(ctx) {
   const result = {
     goals: { noopTasksPerSecond: GOAL_TASKS_PER_S, heapBytesPerQueuedTask: GOAL_BYTES_PER_TASK },
-    harness: "mitata measure() per batch (p50 of samples), rounds interleaved ours/baseline; baseline = minimal FIFO runner with the same concurrency",
+    harness:
+      "mitata measure() per batch (p50 of samples), rounds interleaved ours/baseline; baseline = minimal FIFO runner with the same concurrency",
     runtimes: {},
   };
   for (const name of ["node", "bun", "deno"]) {
@@ -37,7 +38,7 @@ export async function run(ctx) {
     ctx.log(`  ${rt.label}: ${[cmd, ...args].join(" ").replace(/\S*node_modules\/\.bin\//g, "")}`);
     try {
       let out;
-      for (let attempt = 1; ; attempt++) {
+      for (let attempt = 1;; attempt++) {
         try {
           out = await runFile(cmd, args, { BENCH_QUICK: ctx.quick ? "1" : "0", BENCH_ROUNDS: String(ctx.pairs) });
           break;
@@ -52,12 +53,20 @@ export async function run(ctx) {
       const throughput = {};
       for (const [key, { ours, baseline }] of Object.entries(raw.throughput)) {
         throughput[key] = { ours: summarize(ours), baseline: summarize(baseline), ratio: pairedRatios(baseline, ours) };
-        ctx.log(`    ${key.padEnd(22)} ${fmtRate(throughput[key].ours)} tasks/s, baseline ${fmtRate(throughput[key].baseline)}, ratio ${throughput[key].ratio.median.toFixed(2)}`);
+        ctx.log(
+          `    ${key.padEnd(22)} ${fmtRate(throughput[key].ours)} tasks/s, baseline ${fmtRate(throughput[key].baseline)}, ratio ${
+            throughput[key].ratio.median.toFixed(2)
+          }`,
+        );
       }
       const memory = {};
       for (const [count, { ours, baseline }] of Object.entries(raw.memory)) {
         memory[count] = { ours: summarize(ours), baseline: summarize(baseline), ratio: pairedRatios(baseline, ours) };
-        ctx.log(`    ${(Number(count).toLocaleString("en") + " queued").padEnd(22)} ${memory[count].ours.median.toFixed(0)} B/task (${memory[count].ours.min.toFixed(0)}–${memory[count].ours.max.toFixed(0)}), baseline ${memory[count].baseline.median.toFixed(0)} B/task`);
+        ctx.log(
+          `    ${(Number(count).toLocaleString("en") + " queued").padEnd(22)} ${memory[count].ours.median.toFixed(0)} B/task (${
+            memory[count].ours.min.toFixed(0)
+          }–${memory[count].ours.max.toFixed(0)}), baseline ${memory[count].baseline.median.toFixed(0)} B/task`,
+        );
       }
       const noop = throughput["noop c=unbounded"].ours;
       const worstBytes = Math.max(...Object.values(memory).map((m) => m.ours.median));

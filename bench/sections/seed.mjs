@@ -18,7 +18,9 @@ export function fastapiMissing({ pandas = false } = {}) {
   const modules = ["fastapi", "uvicorn", "multipart", ...(pandas ? ["pandas"] : [])];
   const probe = spawnSync(PYTHON, ["-c", `import ${modules.join(", ")}`], { encoding: "utf8" });
   if (probe.status === 0) return undefined;
-  return `${PYTHON} cannot import ${modules.join(", ")}; install with: apt-get install python3-fastapi python3-uvicorn python3-multipart${pandas ? " python3-pandas" : ""}`;
+  return `${PYTHON} cannot import ${modules.join(", ")}; install with: apt-get install python3-fastapi python3-uvicorn python3-multipart${
+    pandas ? " python3-pandas" : ""
+  }`;
 }
 
 /**
@@ -40,31 +42,64 @@ export function contenders() {
     fastapi: {
       label: "FastAPI + uvicorn (seed)",
       missing: fastapiMissing(),
-      start: (dataDir) => startServer({
-        name: "fastapi",
-        cmd: PYTHON,
-        args: ["-m", "uvicorn", "app:app", "--app-dir", join(root, "bench/fastapi"), "--host", "127.0.0.1", "--port", "$PORT", "--workers", "1", "--no-access-log", "--log-level", "warning"],
-        env: { DATA_DIR: dataDir },
-        readyPath: "/docs",
-      }),
+      start: (dataDir) =>
+        startServer({
+          name: "fastapi",
+          cmd: PYTHON,
+          args: [
+            "-m",
+            "uvicorn",
+            "app:app",
+            "--app-dir",
+            join(root, "bench/fastapi"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "$PORT",
+            "--workers",
+            "1",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+          ],
+          env: { DATA_DIR: dataDir },
+          readyPath: "/docs",
+        }),
     },
     onAfterResponse: {
       label: "Elysia onAfterResponse (Bun)",
       missing: bun.available() ? undefined : `bun not installed (${bun.install})`,
-      start: (dataDir) => startServer({ name: "onAfterResponse", cmd: bun.command("bench/elysia-onafterresponse.ts")[0], args: bun.command("bench/elysia-onafterresponse.ts")[1], env: { DATA_DIR: dataDir } }),
+      start: (dataDir) =>
+        startServer({
+          name: "onAfterResponse",
+          cmd: bun.command("bench/elysia-onafterresponse.ts")[0],
+          args: bun.command("bench/elysia-onafterresponse.ts")[1],
+          env: { DATA_DIR: dataDir },
+        }),
     },
     ceiling: {
       label: "ceiling: bare Bun.serve answering the same JSON, no work (log endpoint only)",
       only: ["log"],
       missing: bun.available() ? undefined : `bun not installed (${bun.install})`,
-      start: () => startServer({ name: "ceiling", cmd: bun.command("bench/servers/log-ceiling.ts")[0], args: bun.command("bench/servers/log-ceiling.ts")[1] }),
+      start: () =>
+        startServer({
+          name: "ceiling",
+          cmd: bun.command("bench/servers/log-ceiling.ts")[0],
+          args: bun.command("bench/servers/log-ceiling.ts")[1],
+        }),
     },
     ours: {
       label: "ours: examples/server.ts (Bun, Elysia plugin)",
       missing: !bun.available() ? `bun not installed (${bun.install})` : !example ? "examples/server.ts is not on main yet" : undefined,
       start(dataDir) {
         const [cmd, args] = bun.command("examples/server.ts");
-        return startServer({ name: "ours", cmd, args, env: { DATA_DIR: dataDir, HOST: "127.0.0.1", ...EXAMPLE_ENV }, readyPath: "/swagger/json" });
+        return startServer({
+          name: "ours",
+          cmd,
+          args,
+          env: { DATA_DIR: dataDir, HOST: "127.0.0.1", ...EXAMPLE_ENV },
+          readyPath: "/swagger/json",
+        });
       },
     },
   };
@@ -82,17 +117,33 @@ export async function run(ctx) {
 
   const endpoints = {
     log: { label: "POST /send-notification/{email} (log)", path: "/send-notification/bench@example.com", method: "POST" },
-    register: { label: "POST /register (welcome email to a local sink)", path: "/register", method: "POST", bodyFile: registerBody, contentType: "application/json" },
-    upload: { label: `POST /upload (${ctx.quick ? "256 KB" : "1 MB"} CSV, ${rows} rows, multipart)`, path: "/upload", method: "POST", bodyFile: uploadBody, contentType: uploadType, connections: 8 },
+    register: {
+      label: "POST /register (welcome email to a local sink)",
+      path: "/register",
+      method: "POST",
+      bodyFile: registerBody,
+      contentType: "application/json",
+    },
+    upload: {
+      label: `POST /upload (${ctx.quick ? "256 KB" : "1 MB"} CSV, ${rows} rows, multipart)`,
+      path: "/upload",
+      method: "POST",
+      bodyFile: uploadBody,
+      contentType: uploadType,
+      connections: 8,
+    },
   };
   const all = contenders();
   const result = {
     goals: { logVsFastapi: 40, vsOnAfterResponse: 1 },
-    contenders: Object.fromEntries(Object.entries(all).map(([k, c]) => [k, c.missing ? { label: c.label, skipped: c.missing } : { label: c.label }])),
-    note: "rps = requests answered per second during the load run. sustainedRps = requests / (load seconds + time until the server's CPU went idle again), i.e. including the background work each run left behind.",
+    contenders: Object.fromEntries(
+      Object.entries(all).map(([k, c]) => [k, c.missing ? { label: c.label, skipped: c.missing } : { label: c.label }]),
+    ),
+    note:
+      "rps = requests answered per second during the load run. sustainedRps = requests / (load seconds + time until the server's CPU went idle again), i.e. including the background work each run left behind.",
     endpoints: {},
   };
-  const available = Object.entries(all).filter(([name, c]) => {
+  const available = Object.entries(all).filter(([_name, c]) => {
     if (c.missing) log(`  ${c.label}: skipped: ${c.missing}`);
     return !c.missing;
   });
@@ -111,9 +162,18 @@ export async function run(ctx) {
         servers[name].dataDir = dataDir;
         await checkEndpoint(servers[name], endpoint);
       }
-      const load = { connections: endpoint.connections ?? ctx.connections, method: endpoint.method, bodyFile: endpoint.bodyFile, contentType: endpoint.contentType, timeoutS: 30 };
+      const load = {
+        connections: endpoint.connections ?? ctx.connections,
+        method: endpoint.method,
+        bodyFile: endpoint.bodyFile,
+        contentType: endpoint.contentType,
+        timeoutS: 30,
+      };
       for (const name of order) await warmUp(servers[name], { ...load, path: endpoint.path }, ctx.warmupS);
-      const ratioPairs = [["ours", "fastapi"], ["ours", "onAfterResponse"], ["onAfterResponse", "fastapi"], ["ceiling", "fastapi"], ["ours", "ceiling"]]
+      const ratioPairs = [["ours", "fastapi"], ["ours", "onAfterResponse"], ["onAfterResponse", "fastapi"], ["ceiling", "fastapi"], [
+        "ours",
+        "ceiling",
+      ]]
         .filter(([a, b]) => servers[a] && servers[b]);
       const compared = await interleave({
         variants: order.map((name) => ({ name, server: servers[name] })),
@@ -144,7 +204,11 @@ export async function run(ctx) {
         );
       }
       for (const [pair, r] of Object.entries(compared.ratios)) {
-        log(`    => ${pair}: throughput ${r.rps.median.toFixed(2)}× (${r.rps.min.toFixed(2)}–${r.rps.max.toFixed(2)}), sustained ${r.sustainedRps.median.toFixed(2)}×`);
+        log(
+          `    => ${pair}: throughput ${r.rps.median.toFixed(2)}× (${r.rps.min.toFixed(2)}–${r.rps.max.toFixed(2)}), sustained ${
+            r.sustainedRps.median.toFixed(2)
+          }×`,
+        );
       }
       result.endpoints[key] = { label: endpoint.label, ...compared };
       if (key === "log" && servers.ours && servers.onAfterResponse) {
@@ -163,7 +227,9 @@ export async function run(ctx) {
           return { ratios: { error: String(error.message).slice(0, 2000) } };
         });
         for (const [pair, r] of Object.entries(together.ratios)) {
-          if (pair !== "error") log(`    => loaded at the same time: ${pair} ${r.median.toFixed(3)} (${r.min.toFixed(3)}–${r.max.toFixed(3)}), ${r.n} rounds`);
+          if (pair !== "error") {
+            log(`    => loaded at the same time: ${pair} ${r.median.toFixed(3)} (${r.min.toFixed(3)}–${r.max.toFixed(3)}), ${r.n} rounds`);
+          }
         }
         result.endpoints[key].together = together.ratios;
       }
@@ -188,7 +254,9 @@ async function checkEndpoint(server, endpoint) {
     headers: endpoint.contentType ? { "content-type": endpoint.contentType } : {},
   });
   const text = await response.text();
-  if (!response.ok) throw new Error(`${server.name} answered ${response.status} to ${endpoint.method} ${endpoint.path}: ${text.slice(0, 300)}`);
+  if (!response.ok) {
+    throw new Error(`${server.name} answered ${response.status} to ${endpoint.method} ${endpoint.path}: ${text.slice(0, 300)}`);
+  }
 }
 
 /** Big files the upload runs leave behind (the servers' copies of the CSV). */

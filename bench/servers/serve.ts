@@ -9,7 +9,7 @@ export const runtimeName: string = typeof Bun !== "undefined" ? "bun" : typeof D
 
 export async function serve(fetch: Handler): Promise<void> {
   // A signal ends the process normally, so a sampling profiler (--cpu-prof) can write its profile.
-  if (runtimeName === "deno") for (const signal of ["SIGINT", "SIGTERM"]) Deno.addSignalListener(signal, () => Deno.exit(0));
+  if (runtimeName === "deno") { for (const signal of ["SIGINT", "SIGTERM"]) Deno.addSignalListener(signal, () => Deno.exit(0)); }
   else for (const signal of ["SIGINT", "SIGTERM"]) (globalThis as any).process.on(signal, () => (globalThis as any).process.exit(0));
   const port = Number((globalThis as any).process?.env?.PORT ?? Deno?.env.get("PORT") ?? 3000);
   if (runtimeName === "bun") {

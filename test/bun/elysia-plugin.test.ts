@@ -79,15 +79,18 @@ describe("tasks start after the last body byte; Elysia's onAfterResponse does no
   });
 
   test("generator body", async () => {
-    const marks = await timing("/generator", (app, marks, done) =>
-      (app as any).get("/generator", async function* ({ backgroundTasks }: any) {
-        backgroundTasks.addTask(done);
-        for (let i = 1; i <= 4; i++) {
-          await Bun.sleep(250);
-          yield `part ${i}\n`;
-        }
-        marks.ended = performance.now();
-      }));
+    const marks = await timing(
+      "/generator",
+      (app, marks, done) =>
+        (app as any).get("/generator", async function* ({ backgroundTasks }: any) {
+          backgroundTasks.addTask(done);
+          for (let i = 1; i <= 4; i++) {
+            await Bun.sleep(250);
+            yield `part ${i}\n`;
+          }
+          marks.ended = performance.now();
+        }),
+    );
     expect(marks.body).toBe("part 1\npart 2\npart 3\npart 4\n");
     expect(marks.taskStarted!).toBeGreaterThanOrEqual(marks.ended!);
     expect(marks.afterResponse!).toBeLessThan(marks.ended! - 250);
@@ -116,7 +119,12 @@ describe("tasks start after the last body byte; Elysia's onAfterResponse does no
       .post("/send-notification/:email", ({ params, request, backgroundTasks }) => {
         const same = getBackgroundTasks(request) === backgroundTasks;
         backgroundTasks.addTask(function (this: { request?: { method: string }; responseAborted: boolean }, email: string) {
-          seen.resolve({ sameRequest: this.request === request, method: this.request?.method, same, responseAborted: this.responseAborted });
+          seen.resolve({
+            sameRequest: this.request === request,
+            method: this.request?.method,
+            same,
+            responseAborted: this.responseAborted,
+          });
           expect(email).toBe("ada@example.com");
         }, params.email);
         return { message: "Notification sent in the background" };

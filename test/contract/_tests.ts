@@ -263,12 +263,17 @@ export function addTests(target: ContractTarget): void {
     });
   }
 
-  behaviour("middleware", target.middleware ? async () => {
-    const id = uniqueId();
-    await (await fetch(`${url}/contract/middleware?id=${id}`)).text();
-    const seen = await waitFor(id, "route:end");
-    assert.deepEqual(seen.map((e) => e.event), ["middleware:task", "route:start", "route:end"]);
-  } : undefined);
+  behaviour(
+    "middleware",
+    target.middleware
+      ? async () => {
+        const id = uniqueId();
+        await (await fetch(`${url}/contract/middleware?id=${id}`)).text();
+        const seen = await waitFor(id, "route:end");
+        assert.deepEqual(seen.map((e) => e.event), ["middleware:task", "route:start", "route:end"]);
+      }
+      : undefined,
+  );
 }
 
 interface RawResponse {

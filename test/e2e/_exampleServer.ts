@@ -1,6 +1,6 @@
 // Starts examples/server.ts under Bun as a child process with its own DATA_DIR
 // and a free port, and collects its output. Used by test/e2e/example-*.test.ts.
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,11 +25,16 @@ export interface ExampleServer {
 }
 
 /** Starts the example with PORT=0, a fresh DATA_DIR, and `env` on top of a clean environment. */
-export async function startExample(env: Record<string, string> = {}, options: { command?: string[]; cwd?: string } = {}): Promise<ExampleServer> {
+export async function startExample(
+  env: Record<string, string> = {},
+  options: { command?: string[]; cwd?: string } = {},
+): Promise<ExampleServer> {
   const dataDir = await mkdtemp(join(tmpdir(), "bg-example-"));
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) =>
-    !/^(PORT|HOST|DATA_DIR|REDIS_URL|SMTP_URL|MAIL_|RETRY_|MAX_UPLOAD|TASK_|SHUTDOWN_|SMTP_)/.test(key)
-  ));
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) =>
+      !/^(PORT|HOST|DATA_DIR|REDIS_URL|SMTP_URL|MAIL_|RETRY_|MAX_UPLOAD|TASK_|SHUTDOWN_|SMTP_)/.test(key)
+    ),
+  );
   const [command, ...args] = options.command ?? [bun, "run", "examples/server.ts"];
   const child = spawn(command!, args, {
     cwd: options.cwd ?? root,

@@ -103,7 +103,10 @@ describe("durable tasks on BullMQ", { timeout: 120_000 }, () => {
 
   it("refuses limits no timer can keep, before connecting", () => {
     const connection = { url: redis.url };
-    assert.throws(() => createTaskWorker({ tasks: [], connection, timeoutMs: 3e9 }), /createTaskWorker: timeoutMs must be .* at most 2147483647 .*or Infinity/);
+    assert.throws(
+      () => createTaskWorker({ tasks: [], connection, timeoutMs: 3e9 }),
+      /createTaskWorker: timeoutMs must be .* at most 2147483647 .*or Infinity/,
+    );
     assert.throws(() => new BullMQTaskRunner({ connection, storeTimeoutMs: 3e9 }), /storeTimeoutMs must be .* at most 2147483647/);
     assert.throws(() => new BullMQTaskRunner({ connection, recoverAfterMs: Infinity }), /recoverAfterMs must be a positive number/);
   });
@@ -245,7 +248,11 @@ describe("durable tasks on BullMQ", { timeout: 120_000 }, () => {
     }, 20_000);
     const blocked = records.filter((r) => r.attempt === 1);
     const takeover = records.filter((r) => r.attempt === 2);
-    assert.deepEqual(takeover.map((r) => r.kind), ["start", "done"], "another worker took the job over while the first was blocked, and finished it");
+    assert.deepEqual(
+      takeover.map((r) => r.kind),
+      ["start", "done"],
+      "another worker took the job over while the first was blocked, and finished it",
+    );
     assert.notEqual(takeover[0]!.pid, blocked[0]!.pid);
     assert.deepEqual(blocked.map((r) => r.kind), ["start", "aborted"], "the blocked attempt was told to stop when its lock renewal failed");
     await waitFor("the job to be completed once", async () => (await queue.getJobCounts("completed")).completed === 1);

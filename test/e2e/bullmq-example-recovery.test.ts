@@ -31,7 +31,8 @@ describe("the example with two web processes and two workers, one killed (-9) mi
       WORKER_LOCK_DURATION_MS: String(LOCK_MS),
       WORKER_STALLED_INTERVAL_MS: String(STALLED_MS),
     };
-    const start = (): Promise<Child> => startChild([bin("bun"), ["run", "examples/worker.ts"]], { env, ready: /Worker (\d+) taking tasks/ });
+    const start = (): Promise<Child> =>
+      startChild([bin("bun"), ["run", "examples/worker.ts"]], { env, ready: /Worker (\d+) taking tasks/ });
     workers.push(...await Promise.all([start(), start()]));
   });
   after(async () => {
@@ -85,7 +86,10 @@ describe("the example with two web processes and two workers, one killed (-9) mi
       const recoveredMs = Math.max(...takenOver.map((job) => job.finishedOn!)) - killedAt;
       t.diagnostic(`${takenOver.length} jobs taken over; the last done ${recoveredMs} ms after the kill`);
       const bound = LOCK_MS + STALLED_MS + 2_000; // the settings' bound, plus running the job on a busy machine
-      assert.ok(recoveredMs <= bound, `${takenOver.length} jobs taken over, the last done ${recoveredMs} ms after the kill (bound ${bound} ms)`);
+      assert.ok(
+        recoveredMs <= bound,
+        `${takenOver.length} jobs taken over, the last done ${recoveredMs} ms after the kill (bound ${bound} ms)`,
+      );
     } finally {
       await queue.close();
     }

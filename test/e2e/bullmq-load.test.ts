@@ -48,8 +48,11 @@ describe("two workers share 10,000 durable tasks", { timeout: 120_000 }, () => {
       assert.deepEqual(result.statuses, { 200: TASKS }, "every request acknowledged");
       assert.equal(result.errors, 0);
 
-      await waitFor("every task to run and the queue to empty", async () =>
-        readRecords(scope.recordDir).length >= TASKS && await unfinishedJobs(queue) === 0, 60_000);
+      await waitFor(
+        "every task to run and the queue to empty",
+        async () => readRecords(scope.recordDir).length >= TASKS && await unfinishedJobs(queue) === 0,
+        60_000,
+      );
       const records = readRecords(scope.recordDir);
       const runs = new Map<string, number>();
       for (const record of records) runs.set(record.id, (runs.get(record.id) ?? 0) + 1);
@@ -63,7 +66,11 @@ describe("two workers share 10,000 durable tasks", { timeout: 120_000 }, () => {
       const byWorker = [bunWorker, nodeWorker].map((w) => records.filter((r) => r.pid === workerPid(w)).length);
       assert.equal(byWorker[0]! + byWorker[1]!, TASKS, "only the workers ran tasks");
       assert.ok(byWorker.every((n) => n > TASKS / 20), `both workers took a share: ${byWorker.join(" / ")}`);
-      console.log(`# ${TASKS} tasks in ${result.durationSeconds.toFixed(1)} s of requests (${result.requestsPerSecond}/s); bun worker ${byWorker[0]}, node worker ${byWorker[1]}`);
+      console.log(
+        `# ${TASKS} tasks in ${result.durationSeconds.toFixed(1)} s of requests (${result.requestsPerSecond}/s); bun worker ${
+          byWorker[0]
+        }, node worker ${byWorker[1]}`,
+      );
     } finally {
       await queue.close();
     }

@@ -24,8 +24,7 @@ interface Target {
 
 // Why a behaviour cannot hold on a target; such a test still runs, must still fail there (it
 // fails once the behaviour starts to hold), and the table shows it. Keep each reason to what was observed.
-const WORKERS_BODY_TRACKING =
-  "workerd gives no completion signal besides the body, so the core re-wraps the body in a tracking " +
+const WORKERS_BODY_TRACKING = "workerd gives no completion signal besides the body, so the core re-wraps the body in a tracking " +
   "ReadableStream; workerd then cannot know its length and sends Transfer-Encoding: chunked instead of " +
   "Content-Length (the response's bytes are otherwise unchanged)";
 
@@ -33,8 +32,7 @@ const deno = [bin("deno"), "run", "--allow-net", "--allow-env", "--config", join
 const tsx = [process.execPath, "--import", "tsx"];
 // Deno's info.completed resolves (not rejects) when the client leaves, and with the legacy abort
 // behaviour request.signal aborts after every response, so neither tells a disconnect apart.
-const DENO_ABORT =
-  "Deno: info.completed resolves when the client disconnects and request.signal (legacy abort) aborts after " +
+const DENO_ABORT = "Deno: info.completed resolves when the client disconnects and request.signal (legacy abort) aborts after " +
   "every response, so the core cannot tell an aborted response; the tasks do run";
 
 const targets: Target[] = [
@@ -162,20 +160,26 @@ describe("contract", { concurrency: 1 }, () => {
 
 after(() => {
   if (only) return; // a partial run must not replace the full results behind the table
-  const version = (cmd: string, args: string[]): string =>
-    spawnSync(cmd, args, { encoding: "utf8" }).stdout.trim().split("\n")[0] ?? "";
+  const version = (cmd: string, args: string[]): string => spawnSync(cmd, args, { encoding: "utf8" }).stdout.trim().split("\n")[0] ?? "";
   const workerd = JSON.parse(readFileSync(join(root, "node_modules/workerd/package.json"), "utf8")).version as string;
   mkdirSync(join(root, "test/.tmp"), { recursive: true });
-  writeFileSync(resultsFile, JSON.stringify({
-    generatedAt: new Date().toISOString(),
-    command: "npm test -- e2e (test/e2e/contract.test.ts)",
-    versions: {
-      node: process.version,
-      bun: version(bin("bun"), ["--version"]),
-      deno: version(bin("deno"), ["--version"]).split(" ")[1] ?? "",
-      workerd,
-    },
-    behaviours,
-    targets: results,
-  }, null, 2) + "\n");
+  writeFileSync(
+    resultsFile,
+    JSON.stringify(
+      {
+        generatedAt: new Date().toISOString(),
+        command: "npm test -- e2e (test/e2e/contract.test.ts)",
+        versions: {
+          node: process.version,
+          bun: version(bin("bun"), ["--version"]),
+          deno: version(bin("deno"), ["--version"]).split(" ")[1] ?? "",
+          workerd,
+        },
+        behaviours,
+        targets: results,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
 });

@@ -117,7 +117,9 @@ test("@elysiajs/node adapter over HTTP: tasks start after a streamed and a gener
       marks.generatorEnded = performance.now();
     });
 
-  let info: { raw: { ready(): Promise<unknown>; node: { server: { address(): { port: number } } }; close(force?: boolean): Promise<void> } } | undefined;
+  let info:
+    | { raw: { ready(): Promise<unknown>; node: { server: { address(): { port: number } } }; close(force?: boolean): Promise<void> } }
+    | undefined;
   app.listen({ port: 0, hostname: "127.0.0.1" }, (server) => {
     info = server as never;
   });

@@ -43,8 +43,13 @@ describe("the example's admin pages", { timeout: 120_000 }, () => {
       executablePath: "/usr/bin/chromium",
       headless: true,
       args: [
-        "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
       ],
     });
   });
@@ -58,7 +63,10 @@ describe("the example's admin pages", { timeout: 120_000 }, () => {
 
   /** A page with the admin credentials, recording requests off 127.0.0.1 (blocked) and page errors. */
   async function adminPage(): Promise<{ page: Page; offHost: string[]; errors: string[] }> {
-    const context = await browser.newContext({ httpCredentials: { username: "admin", password: TOKEN }, viewport: { width: 1280, height: 760 } });
+    const context = await browser.newContext({
+      httpCredentials: { username: "admin", password: TOKEN },
+      viewport: { width: 1280, height: 760 },
+    });
     const page = await context.newPage();
     const offHost: string[] = [];
     const errors: string[] = [];
@@ -135,7 +143,11 @@ describe("the example's admin pages", { timeout: 120_000 }, () => {
       assert.equal((await fetch(`${inProcess.base}/send-notification/user${i}@example.com`, { method: "POST" })).status, 200);
     }
     // The page updates by itself (polling): wait for it to count the three tasks.
-    await page.waitForFunction((least) => Number(document.querySelector('[data-counter="succeeded"] b')?.textContent) >= least, before + 3, { timeout: 20_000 });
+    await page.waitForFunction(
+      (least) => Number(document.querySelector('[data-counter="succeeded"] b')?.textContent) >= least,
+      before + 3,
+      { timeout: 20_000 },
+    );
     assert.match(await page.locator("#mode").textContent() ?? "", /in-process/);
     await page.screenshot({ path: join(shots, "admin-tasks.png") });
     assert.deepEqual(offHost, []);

@@ -47,16 +47,22 @@ async function upload(server: ExampleServer, content: string, filename = "data.c
 }
 
 async function finished(server: ExampleServer, id: string): Promise<any> {
-  return eventually(async () => {
-    const job = await (await fetch(`${server.base}/uploads/${id}`)).json();
-    return job.status === "done" || job.status === "failed" ? job : undefined;
-  }, `upload ${id} to finish`, 30_000);
+  return eventually(
+    async () => {
+      const job = await (await fetch(`${server.base}/uploads/${id}`)).json();
+      return job.status === "done" || job.status === "failed" ? job : undefined;
+    },
+    `upload ${id} to finish`,
+    30_000,
+  );
 }
 
-for (const mode of [
-  { name: "on a worker thread (default)", env: {}, onWorker: true },
-  { name: "in-process (CSV_THREADS=0)", env: { CSV_THREADS: "0" }, onWorker: false },
-]) {
+for (
+  const mode of [
+    { name: "on a worker thread (default)", env: {}, onWorker: true },
+    { name: "in-process (CSV_THREADS=0)", env: { CSV_THREADS: "0" }, onWorker: false },
+  ]
+) {
   describe(`the CSV task ${mode.name}`, () => {
     let server: ExampleServer;
     before(async () => {

@@ -53,7 +53,11 @@ test("npm start on a fresh clone works with no configuration but the port", asyn
   const answer = await fetch(`${bare.base}/send-notification/ada@example.com`, { method: "POST" });
   assert.equal(answer.status, 200);
   const log = await eventually(
-    () => readFile(join(clone, "data", "log.txt"), "utf8").then((text) => (text.includes("ada@example.com") ? text : undefined), () => undefined),
+    () =>
+      readFile(join(clone, "data", "log.txt"), "utf8").then(
+        (text) => (text.includes("ada@example.com") ? text : undefined),
+        () => undefined,
+      ),
     "the log line in <clone>/data/log.txt",
   );
   assert.match(log, /Sending notification to ada@example.com/);
@@ -65,9 +69,9 @@ test("npm start on a fresh clone works with no configuration but the port", asyn
 test("SIGTERM: stops accepting, waits for background tasks, exits 0", async () => {
   const server = await startExample();
   servers.push(server);
-  const answers = await Promise.all(["a", "b", "c"].map((name) =>
-    fetch(`${server.base}/send-notification/${name}@example.com`, { method: "POST" }).then((r) => r.status)
-  ));
+  const answers = await Promise.all(
+    ["a", "b", "c"].map((name) => fetch(`${server.base}/send-notification/${name}@example.com`, { method: "POST" }).then((r) => r.status)),
+  );
   assert.deepEqual(answers, [200, 200, 200]);
   const id = await uploadCsv(server.base, bigCsv(200_000));
   server.signal("SIGTERM");

@@ -23,8 +23,14 @@ before(async () => {
     executablePath: "/usr/bin/chromium",
     headless: true,
     args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
     ],
   });
   page = await browser.newPage();
@@ -43,22 +49,23 @@ after(async () => {
   if (profile) await rm(profile, { recursive: true, force: true });
 });
 
-const operation = (method: string, path: string) =>
-  page.locator(`.opblock-${method}:has(.opblock-summary-path[data-path="${path}"])`);
+const operation = (method: string, path: string) => page.locator(`.opblock-${method}:has(.opblock-summary-path[data-path="${path}"])`);
 
 test("the page renders from local assets and lists every endpoint", async () => {
   const response = await page.goto(`${server.base}/swagger`);
   assert.equal(response?.status(), 200);
   await page.locator(".opblock").first().waitFor({ timeout: 20_000 });
   assert.equal(await page.locator(".info .title").first().innerText().then((t) => t.includes("Background tasks example")), true);
-  for (const [method, path] of [
-    ["post", "/send-notification/{email}"],
-    ["post", "/register"],
-    ["post", "/upload"],
-    ["get", "/uploads/{id}"],
-    ["get", "/outbox"],
-    ["get", "/tasks"],
-  ] as const) {
+  for (
+    const [method, path] of [
+      ["post", "/send-notification/{email}"],
+      ["post", "/register"],
+      ["post", "/upload"],
+      ["get", "/uploads/{id}"],
+      ["get", "/outbox"],
+      ["get", "/tasks"],
+    ] as const
+  ) {
     assert.equal(await operation(method, path).count(), 1, `${method.toUpperCase()} ${path} is listed`);
   }
   assert.equal(await page.locator('.opblock-summary-path[data-path^="/swagger"]').count(), 0, "docs routes are hidden");
@@ -116,7 +123,11 @@ test('"Try it out" → "Execute" on every operation answers 2xx with the default
     await block.locator(".opblock-summary").click();
     await block.locator(".try-out__btn").click();
     if (path === "/upload") {
-      await block.locator('input[type="file"]').setInputFiles({ name: "people.csv", mimeType: "text/csv", buffer: Buffer.from("name,age\nada,36\n") });
+      await block.locator('input[type="file"]').setInputFiles({
+        name: "people.csv",
+        mimeType: "text/csv",
+        buffer: Buffer.from("name,age\nada,36\n"),
+      });
     }
     if (path === "/uploads/{id}") {
       assert.ok(uploadId, "POST /upload answered an id");

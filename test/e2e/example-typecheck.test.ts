@@ -49,11 +49,14 @@ test("the plugin's context is typed, in sub-apps too", async () => {
   await mkdir(dir, { recursive: true });
   try {
     await writeFile(join(dir, "context.ts"), contextCheck);
-    await writeFile(join(dir, "tsconfig.json"), JSON.stringify({
-      extends: "../../../tsconfig.json",
-      compilerOptions: { isolatedDeclarations: false, declaration: false, noUnusedLocals: false },
-      include: ["./context.ts"],
-    }));
+    await writeFile(
+      join(dir, "tsconfig.json"),
+      JSON.stringify({
+        extends: "../../../tsconfig.json",
+        compilerOptions: { isolatedDeclarations: false, declaration: false, noUnusedLocals: false },
+        include: ["./context.ts"],
+      }),
+    );
     const { ok, output } = typecheck(join(dir, "tsconfig.json"));
     assert.ok(ok, output);
   } finally {

@@ -87,10 +87,14 @@ async function status(id: string): Promise<any> {
 }
 
 async function finished(id: string): Promise<any> {
-  return eventually(async () => {
-    const job = await status(id);
-    return job.status === "done" || job.status === "failed" ? job : undefined;
-  }, `upload ${id} to finish`, 60_000);
+  return eventually(
+    async () => {
+      const job = await status(id);
+      return job.status === "done" || job.status === "failed" ? job : undefined;
+    },
+    `upload ${id} to finish`,
+    60_000,
+  );
 }
 
 function rssKiB(pid: number): Promise<{ rss: number; peak: number }> {

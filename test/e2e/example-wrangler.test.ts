@@ -14,7 +14,15 @@ after(() => {
 });
 
 test("npx wrangler dev --config examples/wrangler.jsonc serves the worker and runs its task", async () => {
-  child = spawn(join(root, "node_modules/.bin/wrangler"), ["dev", "--config", "examples/wrangler.jsonc", "--port", "0", "--ip", "127.0.0.1"], {
+  child = spawn(join(root, "node_modules/.bin/wrangler"), [
+    "dev",
+    "--config",
+    "examples/wrangler.jsonc",
+    "--port",
+    "0",
+    "--ip",
+    "127.0.0.1",
+  ], {
     cwd: root,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0", CI: "1" },
     stdio: ["ignore", "pipe", "pipe"],

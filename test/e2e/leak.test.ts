@@ -45,7 +45,11 @@ describe("memory", () => {
     await round(20_000);
     const after = await settledHeap();
     const growthPerRequest = (after - baseline) / 20_000;
-    console.log(`heap baseline ${(baseline / 1e6).toFixed(1)} MB, after 20k requests ${(after / 1e6).toFixed(1)} MB (${growthPerRequest.toFixed(1)} B/request)`);
+    console.log(
+      `heap baseline ${(baseline / 1e6).toFixed(1)} MB, after 20k requests ${(after / 1e6).toFixed(1)} MB (${
+        growthPerRequest.toFixed(1)
+      } B/request)`,
+    );
     assert.equal(ran, 22_000);
     const stats = runner.stats();
     assert.equal(stats.waiting + stats.queued + stats.running, 0);

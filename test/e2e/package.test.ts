@@ -41,8 +41,24 @@ describe("package", () => {
   it("package-lock.json's root entry matches package.json (npm install leaves a fresh clone unchanged)", () => {
     const lock = JSON.parse(readFileSync(join(root, "package-lock.json"), "utf8"));
     const rootEntry = lock.packages[""];
-    for (const field of ["name", "version", "license", "engines", "dependencies", "devDependencies", "peerDependencies", "peerDependenciesMeta", "optionalDependencies"]) {
-      assert.deepEqual(rootEntry[field], pkg[field], `package-lock.json packages[""].${field} differs from package.json: run npm install and commit the lock`);
+    for (
+      const field of [
+        "name",
+        "version",
+        "license",
+        "engines",
+        "dependencies",
+        "devDependencies",
+        "peerDependencies",
+        "peerDependenciesMeta",
+        "optionalDependencies",
+      ]
+    ) {
+      assert.deepEqual(
+        rootEntry[field],
+        pkg[field],
+        `package-lock.json packages[""].${field} differs from package.json: run npm install and commit the lock`,
+      );
     }
     assert.equal(lock.name, pkg.name);
     assert.equal(lock.version, pkg.version);
@@ -52,6 +68,7 @@ describe("package", () => {
     // The plain command, as a release would run it: it must find jsr.json by itself (a root
     // deno.json without a name would shadow it).
     const output = run(bin("deno"), ["publish", "--dry-run", "--allow-dirty"], { timeout: 180_000 });
+    // deno-lint-ignore no-control-regex -- strips terminal colour codes
     const plain = output.replace(/\x1b\[[0-9;]*m/g, "");
     // The worker thread imports the user's tasks module, known only at run time: that one dynamic import is meant.
     const meant = /^warning\[unanalyzable-dynamic-import\][^\n]*\n\s*-->\s*\S*src\/worker\/thread\.js:\d+:\d+/gm;
@@ -75,7 +92,9 @@ describe("package", () => {
       rmSync(work, { recursive: true, force: true });
       mkdirSync(work, { recursive: true });
       // --ignore-scripts: pack the dist/ this test run built; "prepare" would rebuild it under the other tests.
-      const packed = JSON.parse(run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], { stdoutOnly: true }).replace(/^[^[]*/, ""));
+      const packed = JSON.parse(
+        run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], { stdoutOnly: true }).replace(/^[^[]*/, ""),
+      );
       packedName = packed[0].filename;
       tarball = join(work, packedName);
       files = (packed[0].files as { path: string }[]).map((f) => f.path).sort();
@@ -126,7 +145,10 @@ describe("package", () => {
         writeFileSync(join(project, "package.json"), JSON.stringify({ name: "by-path", private: true, type: "module" }));
         assert.match(install, /npm install \/path\/to\/clone/);
         run("npm", ["install", root, "--offline", "--no-audit", "--no-fund", "--ignore-scripts", "--no-package-lock"], { cwd: project });
-        writeFileSync(join(project, "smoke.mjs"), `import { withBackgroundTasks } from ${JSON.stringify(pkg.name)};\nconsole.log(typeof withBackgroundTasks);\n`);
+        writeFileSync(
+          join(project, "smoke.mjs"),
+          `import { withBackgroundTasks } from ${JSON.stringify(pkg.name)};\nconsole.log(typeof withBackgroundTasks);\n`,
+        );
         assert.equal(run(process.execPath, ["smoke.mjs"], { cwd: project, stdoutOnly: true }).trim(), "function");
       });
 
@@ -203,4 +225,3 @@ console.log(JSON.stringify({ before, ran }));
     });
   });
 });
-

@@ -5,7 +5,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { expectKnownLimit } from "../fixtures/_knownLimit.ts";
-import { type Child, fixtures, getJson, type Runtime, runCommand, startChild } from "../fixtures/reliability/_harness.ts";
+import { type Child, fixtures, getJson, runCommand, type Runtime, startChild } from "../fixtures/reliability/_harness.ts";
 
 interface Report {
   streamRecords: { id: string; responseAborted: boolean; skipped: boolean }[];

@@ -28,11 +28,15 @@ async function upload(content: string, filename = "data.csv"): Promise<string> {
 
 /** The job once finished, and the size of its status answer in bytes. */
 async function finished(id: string): Promise<{ job: any; bytes: number }> {
-  return eventually(async () => {
-    const text = await (await fetch(`${server.base}/uploads/${id}`)).text();
-    const job = JSON.parse(text);
-    return job.status === "done" || job.status === "failed" ? { job, bytes: Buffer.byteLength(text) } : undefined;
-  }, `upload ${id} to finish`, 30_000);
+  return eventually(
+    async () => {
+      const text = await (await fetch(`${server.base}/uploads/${id}`)).text();
+      const job = JSON.parse(text);
+      return job.status === "done" || job.status === "failed" ? { job, bytes: Buffer.byteLength(text) } : undefined;
+    },
+    `upload ${id} to finish`,
+    30_000,
+  );
 }
 
 test("a header of 20,000 columns: the job keeps the first 256 and says it cut them", async () => {
@@ -67,8 +71,12 @@ test("a header within the bounds is kept whole and not marked as cut", async () 
 
 test("line breaks of every kind (LF, CRLF, CR) count the same rows", async () => {
   for (const eol of ["\n", "\r\n", "\r"]) {
-    const { job } = await finished(await upload(["id,name", "1,ada", "2,\"bob\nsmith\"", "3,cy", ""].join(eol)));
-    assert.deepEqual({ status: job.status, rows: job.rows, columns: job.columns }, { status: "done", rows: 3, columns: ["id", "name"] }, JSON.stringify(eol));
+    const { job } = await finished(await upload(["id,name", "1,ada", '2,"bob\nsmith"', "3,cy", ""].join(eol)));
+    assert.deepEqual(
+      { status: job.status, rows: job.rows, columns: job.columns },
+      { status: "done", rows: 3, columns: ["id", "name"] },
+      JSON.stringify(eol),
+    );
   }
 });
 

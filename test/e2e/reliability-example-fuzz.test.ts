@@ -90,8 +90,7 @@ function send(request: Sent, timeoutMs = 10_000): Promise<Answer> {
           status: res.statusCode ?? 0,
           contentType: String(res.headers["content-type"] ?? ""),
           body: Buffer.concat(chunks).toString("utf8"),
-        })
-      );
+        }));
       res.on("error", reject);
     });
     req.on("timeout", () => req.destroy(new Error(`no answer in ${timeoutMs} ms (a hang): ${show(request)}`)));
@@ -101,7 +100,9 @@ function send(request: Sent, timeoutMs = 10_000): Promise<Answer> {
 }
 
 function show(request: Sent): string {
-  const body = request.body === undefined ? "" : ` body(${request.body.length} bytes)=${JSON.stringify(String(request.body).slice(0, 300))}`;
+  const body = request.body === undefined
+    ? ""
+    : ` body(${request.body.length} bytes)=${JSON.stringify(String(request.body).slice(0, 300))}`;
   return `${request.method} ${request.path.slice(0, 300)} ${JSON.stringify(request.headers ?? {})}${body}`;
 }
 
@@ -142,7 +143,7 @@ const hostileStrings = fc.constantFrom(
   "a@example.com\r\nBcc: evil@example.com",
   "a@example.com\nBcc: evil@example.com",
   "a@example.com, evil@example.com",
-  "\"a\r\nBcc: evil@example.com\"@example.com",
+  '"a\r\nBcc: evil@example.com"@example.com',
   "<a@example.com>",
   "a@example.com>\r\nRCPT TO:<evil@example.com",
   "%0d%0aBcc:%20evil@example.com",
@@ -203,14 +204,34 @@ const deepNesting = (depth: number): string => "[".repeat(depth) + "]".repeat(de
 
 const registerBodies = fc.oneof(
   { weight: 6, arbitrary: userLike.map((user) => ({ type: "application/json", body: JSON.stringify(user) })) },
-  { weight: 3, arbitrary: fc.record({ email: validEmail, username: anyText }).map((user) => ({ type: "application/json", body: JSON.stringify(user) })) },
-  { weight: 2, arbitrary: fc.record({ email: validEmail, username: fc.string({ minLength: 1, maxLength: 64 }) }).map((user) => ({ type: "application/json", body: JSON.stringify(user) })) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ email: validEmail, username: anyText }).map((user) => ({
+      type: "application/json",
+      body: JSON.stringify(user),
+    })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ email: validEmail, username: fc.string({ minLength: 1, maxLength: 64 }) }).map((user) => ({
+      type: "application/json",
+      body: JSON.stringify(user),
+    })),
+  },
   { weight: 1, arbitrary: jsonValue.map((value) => ({ type: "application/json", body: JSON.stringify(value) })) },
   { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 300 }).map((body) => ({ type: "application/json", body })) },
   {
     weight: 2,
     arbitrary: fc.tuple(
-      fc.constantFrom("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml", "", "application/json; charset=utf-16", "APPLICATION/JSON"),
+      fc.constantFrom(
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/xml",
+        "",
+        "application/json; charset=utf-16",
+        "APPLICATION/JSON",
+      ),
       userLike,
     ).map(([type, user]) => ({ type, body: JSON.stringify(user) })),
   },
@@ -219,13 +240,13 @@ const registerBodies = fc.oneof(
     arbitrary: fc.constantFrom(
       { type: "application/json", body: "" },
       { type: "application/json", body: "{" },
-      { type: "application/json", body: "{\"email\":\"a@example.com\",\"username\":\"a\"" },
-      { type: "application/json", body: "{\"email\":\"a@example.com\",\"email\":\"b@example.com\",\"username\":\"dup\"}" },
-      { type: "application/json", body: "{\"__proto__\":{\"email\":\"p@example.com\"},\"username\":\"proto\"}" },
+      { type: "application/json", body: '{"email":"a@example.com","username":"a"' },
+      { type: "application/json", body: '{"email":"a@example.com","email":"b@example.com","username":"dup"}' },
+      { type: "application/json", body: '{"__proto__":{"email":"p@example.com"},"username":"proto"}' },
       { type: "application/json", body: deepNesting(100_000) },
       { type: "application/json", body: JSON.stringify({ email: "big@example.com", username: "x".repeat(3 * 1024 * 1024) }) },
       { type: "application/json", body: "\u0000".repeat(1000) },
-      { type: "application/json", body: "\ufeff{\"email\":\"bom@example.com\",\"username\":\"bom\"}" },
+      { type: "application/json", body: '\ufeff{"email":"bom@example.com","username":"bom"}' },
     ),
   },
 );
@@ -254,7 +275,7 @@ const hostileFilenames = fc.oneof(
     ".csv",
     "....//....//x.csv",
     "%2e%2e%2f%2e%2e%2fx.csv",
-    "x.csv\"; name=\"other",
+    'x.csv"; name="other',
     "x.csv\r\nContent-Type: text/html",
     "CON.csv",
     "x.exe",
@@ -269,13 +290,13 @@ const csvContents = fc.oneof(
     "",
     "name,score\n",
     "\ufeffname,score\nada,1\n",
-    "a,b\n\"unterminated,1\n",
+    'a,b\n"unterminated,1\n',
     "a,b\n1,2,3\n4\n",
     "a,b\n1,2\u0000\n",
     `a,b\n${"x".repeat(200_000)},1\n`,
     `${"h".repeat(100_000)}\n1\n`,
     "a;b;c\n1;2;3\n",
-    "\"a\"\"b\",c\n\"\"\"\",\"\n\"\n",
+    '"a""b",c\n"""","\n"\n',
     "\r\n\r\n\r\n",
     "a,b\r\n1,2\r\n",
   ),
@@ -307,7 +328,10 @@ function multipartBody(parts: PartSpec[], boundary: string, close: boolean): Buf
 const partSpec: fc.Arbitrary<PartSpec> = fc.record({
   name: fc.constantFrom("file", "file", "file", "other", "FILE", ""),
   filename: fc.option(hostileFilenames, { nil: undefined, freq: 8 }),
-  type: fc.option(fc.constantFrom("text/csv", "application/octet-stream", "text/plain", "image/png", "application/json", "text/csv; charset=utf-8"), { nil: undefined }),
+  type: fc.option(
+    fc.constantFrom("text/csv", "application/octet-stream", "text/plain", "image/png", "application/json", "text/csv; charset=utf-8"),
+    { nil: undefined },
+  ),
   content: csvContents,
 });
 
@@ -316,7 +340,7 @@ const uploadRequests: fc.Arbitrary<Sent> = fc.oneof(
     weight: 8,
     arbitrary: fc.record({
       parts: fc.array(partSpec, { minLength: 1, maxLength: 3 }),
-      boundary: fc.constantFrom("----fuzz", "x", "a".repeat(70), "--", "b\"q"),
+      boundary: fc.constantFrom("----fuzz", "x", "a".repeat(70), "--", 'b"q'),
       declared: fc.constantFrom("same", "same", "same", "other", "none", "quoted"),
       close: fc.constantFrom(true, true, true, true, false),
     }).map(({ parts, boundary, declared, close }) => {
@@ -341,22 +365,35 @@ const uploadRequests: fc.Arbitrary<Sent> = fc.oneof(
         method: "POST",
         path: "/upload",
         headers: { "content-type": "multipart/form-data; boundary=big" },
-        body: multipartBody([{ name: "file", filename: "big.csv", type: "text/csv", content: "a\n" + "1\n".repeat(MAX_UPLOAD_BYTES) }], "big", true),
+        body: multipartBody(
+          [{ name: "file", filename: "big.csv", type: "text/csv", content: "a\n" + "1\n".repeat(MAX_UPLOAD_BYTES) }],
+          "big",
+          true,
+        ),
       },
       // empty body, no body
       { method: "POST", path: "/upload", headers: { "content-type": "multipart/form-data; boundary=x" }, body: "" },
       { method: "POST", path: "/upload", headers: { "content-type": "multipart/form-data; boundary=x" } },
       // headers of a part that never end
-      { method: "POST", path: "/upload", headers: { "content-type": "multipart/form-data; boundary=x" }, body: `--x\r\nContent-Disposition: form-data; name="file"; filename="a.csv"${"a".repeat(40_000)}` },
+      {
+        method: "POST",
+        path: "/upload",
+        headers: { "content-type": "multipart/form-data; boundary=x" },
+        body: `--x\r\nContent-Disposition: form-data; name="file"; filename="a.csv"${"a".repeat(40_000)}`,
+      },
       // a file field without a filename, then a real one
       {
         method: "POST",
         path: "/upload",
         headers: { "content-type": "multipart/form-data; boundary=x" },
-        body: multipartBody([
-          { name: "file", filename: undefined, type: undefined, content: "not a file" },
-          { name: "file", filename: "ok.csv", type: "text/csv", content: "a,b\n1,2\n" },
-        ], "x", true),
+        body: multipartBody(
+          [
+            { name: "file", filename: undefined, type: undefined, content: "not a file" },
+            { name: "file", filename: "ok.csv", type: "text/csv", content: "a,b\n1,2\n" },
+          ],
+          "x",
+          true,
+        ),
       },
       // boundary not followed by CRLF
       { method: "POST", path: "/upload", headers: { "content-type": "multipart/form-data; boundary=x" }, body: "--xGARBAGE" },
@@ -409,19 +446,28 @@ function property(endpoint: string, arbitrary: fc.Arbitrary<Sent>, numRuns: numb
 describe("reliability: fuzzing the example server (Bun)", { timeout: 300_000 }, () => {
   it(`POST /send-notification/{email}: ${runs.notification} requests`, property("notification", notificationRequests, runs.notification));
 
-  it(`POST /register: ${runs.register} requests`, property("register", registerRequests, runs.register, (request, answer) => {
-    if (answer.status === 200) {
-      registered.push((JSON.parse(String(request.body).replace(/^\ufeff/, "")) as { email: string }).email);
-    }
-  }));
+  it(
+    `POST /register: ${runs.register} requests`,
+    property("register", registerRequests, runs.register, (request, answer) => {
+      if (answer.status === 200) {
+        registered.push((JSON.parse(String(request.body).replace(/^\ufeff/, "")) as { email: string }).email);
+      }
+    }),
+  );
 
-  it(`POST /upload: ${runs.upload} requests`, property("upload", uploadRequests, runs.upload, (_request, answer) => {
-    if (answer.status === 202) uploads.push((JSON.parse(answer.body) as { id: string }).id);
-  }));
+  it(
+    `POST /upload: ${runs.upload} requests`,
+    property("upload", uploadRequests, runs.upload, (_request, answer) => {
+      if (answer.status === 202) uploads.push((JSON.parse(answer.body) as { id: string }).id);
+    }),
+  );
 
   it(`GET /uploads/{id}: ${runs.uploadStatus} requests`, property("uploadStatus", uploadStatusRequests, runs.uploadStatus));
 
-  it(`GET /outbox, GET /tasks and strays: ${runs.outboxAndTasks} requests`, property("outboxAndTasks", outboxAndTasksRequests, runs.outboxAndTasks));
+  it(
+    `GET /outbox, GET /tasks and strays: ${runs.outboxAndTasks} requests`,
+    property("outboxAndTasks", outboxAndTasksRequests, runs.outboxAndTasks),
+  );
 
   it("header injection attempts through email and username: refused, or harmless in the body", async () => {
     const attempts: { email: string; username: string }[] = [
@@ -431,7 +477,7 @@ describe("reliability: fuzzing the example server (Bun)", { timeout: 300_000 }, 
       { email: "inj4@example.com\r\nBcc: evil@example.com", username: "bob" },
       { email: "inj5@example.com\nBcc: evil@example.com", username: "bob" },
       { email: "inj6@example.com,evil@example.com", username: "bob" },
-      { email: "\"inj7\r\nBcc: evil@example.com\"@example.com", username: "bob" },
+      { email: '"inj7\r\nBcc: evil@example.com"@example.com', username: "bob" },
       { email: "inj8@example.com>\r\nRCPT TO:<evil@example.com", username: "bob" },
       { email: "inj9@example.com", username: "bob\u2028Bcc: evil@example.com" },
       { email: "inj10@example.com", username: "=?utf-8?q?Bcc=3A_evil=40example=2Ecom?=" },
@@ -470,9 +516,11 @@ describe("reliability: fuzzing the example server (Bun)", { timeout: 300_000 }, 
       if (Date.now() > deadline) throw new Error(`tasks still busy: ${JSON.stringify(view.stats)}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    console.log(`fuzz: ${sent} requests; answers by endpoint: ${
-      JSON.stringify(Object.fromEntries([...statuses].map(([endpoint, byStatus]) => [endpoint, Object.fromEntries(byStatus)])))
-    }; runner ${JSON.stringify(view.stats)}`);
+    console.log(
+      `fuzz: ${sent} requests; answers by endpoint: ${
+        JSON.stringify(Object.fromEntries([...statuses].map(([endpoint, byStatus]) => [endpoint, Object.fromEntries(byStatus)])))
+      }; runner ${JSON.stringify(view.stats)}`,
+    );
     assert.doesNotMatch(child.stderr(), /"msg":"request failed"/, "no request ended in a 500");
     for (const id of uploads) {
       const job = await getJson<{ status: string; error?: { reason: string } }>(`${child.url}/uploads/${id}`);

@@ -5,7 +5,7 @@
 // process never sees an unhandled rejection (the detector is checked first).
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type Child, fixtures, getJson, load, type Runtime, runCommand, startChild } from "../fixtures/reliability/_harness.ts";
+import { type Child, fixtures, getJson, load, runCommand, type Runtime, startChild } from "../fixtures/reliability/_harness.ts";
 
 interface Report {
   handled: number;

@@ -6,7 +6,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { type Child, fixtures, getJson, load, mb, type Runtime, runCommand, startChild } from "../fixtures/reliability/_harness.ts";
+import { type Child, fixtures, getJson, load, mb, runCommand, type Runtime, startChild } from "../fixtures/reliability/_harness.ts";
 
 interface Report {
   runtime: string;
@@ -75,7 +75,14 @@ for (const runtime of ["bun", "deno"] as const) {
       const child = await start(runtime);
       const connections = 50;
       const wrk = spawnSync(WRK, [
-        "-t2", `-c${connections}`, "-d4s", "--timeout", "10s", "-s", `${fixtures}unique-ids.lua`, `${child.url}/`,
+        "-t2",
+        `-c${connections}`,
+        "-d4s",
+        "--timeout",
+        "10s",
+        "-s",
+        `${fixtures}unique-ids.lua`,
+        `${child.url}/`,
       ], { encoding: "utf8", timeout: 30_000 });
       const summary = /wrk-summary (.*)/.exec(wrk.stdout)?.[1];
       assert.ok(summary, `wrk printed no summary: ${wrk.stdout}${wrk.stderr}`);
@@ -90,8 +97,10 @@ for (const runtime of ["bun", "deno"] as const) {
       assert.equal(figures.status, 0, "no non-2xx answers");
       assert.equal(figures.connect! + figures.read! + figures.write! + figures.timeout!, 0, `socket errors: ${summary}`);
       // wrk stops with up to one request in flight per connection: those were handled but not counted by wrk.
-      assert.ok(report.handled >= figures.requests! && report.handled <= figures.requests! + connections,
-        `server handled ${report.handled}, wrk counted ${figures.requests}`);
+      assert.ok(
+        report.handled >= figures.requests! && report.handled <= figures.requests! + connections,
+        `server handled ${report.handled}, wrk counted ${figures.requests}`,
+      );
       assert.equal(report.recorded.length, report.handled, "one task ran per request handled");
       assert.equal(report.duplicates, 0);
       assert.equal(report.stats.succeeded, report.handled);

@@ -1,5 +1,5 @@
 // Compiled by `npm test` (typecheck types): every @ts-expect-error must be an error.
-import { BackgroundTasks, defineTask, TaskRunner, type TaskContext } from "../../src/mod.ts";
+import { BackgroundTasks, defineTask, type TaskContext, TaskRunner } from "../../src/mod.ts";
 
 function sendEmail(to: string, subject: string): void {
   void to;

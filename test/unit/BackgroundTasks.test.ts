@@ -108,7 +108,11 @@ describe("BackgroundTasks", () => {
     tasks.addTask(function sendReceipt() {});
     const result = await runner.drain({ timeoutMs: 10 });
     assert.equal(result.drained, false);
-    assert.deepEqual(result.unfinished, [{ name: "sendReceipt", state: "waiting", request: { method: "POST", url: "http://localhost/slow" } }]);
+    assert.deepEqual(result.unfinished, [{
+      name: "sendReceipt",
+      state: "waiting",
+      request: { method: "POST", url: "http://localhost/slow" },
+    }]);
     tasks.start();
     assert.equal((await runner.drain()).drained, true);
   });
@@ -141,7 +145,7 @@ describe("BackgroundTasks", () => {
     assert.deepEqual(stored, expected);
   });
 
-    it("rejects a bad order or runner", () => {
+  it("rejects a bad order or runner", () => {
     assert.throws(() => new BackgroundTasks({ order: "random" as never }), /order must be "sequential" or "parallel"/);
     assert.throws(() => new BackgroundTasks({ runner: {} as never }), /runner must be a TaskRunner/);
   });

@@ -246,7 +246,13 @@ describe("TaskRunner", () => {
       runner.addTask(() => void (ran = true));
       await runner.drain();
       assert.ok(ran);
-      assert.deepEqual(reports.map(([, name]) => name).sort(), ["rejects", "rejectsUndefined", "throwsError", "throwsObject", "throwsString"]);
+      assert.deepEqual(reports.map(([, name]) => name).sort(), [
+        "rejects",
+        "rejectsUndefined",
+        "throwsError",
+        "throwsObject",
+        "throwsString",
+      ]);
       assert.ok(reports.some(([e]) => e === "a string"));
       assert.ok(reports.some(([e]) => e === undefined));
       assert.equal(runner.stats().failed, 5);
@@ -260,9 +266,11 @@ describe("TaskRunner", () => {
         throw new Error("smtp down");
       });
       await runner.drain();
-      const hooked = new TaskRunner({ onError: () => {
-        throw new Error("hook broke");
-      } });
+      const hooked = new TaskRunner({
+        onError: () => {
+          throw new Error("hook broke");
+        },
+      });
       hooked.addTask(function other() {
         throw new Error("x");
       });
@@ -395,7 +403,12 @@ describe("TaskRunner", () => {
     batch.resolve();
     assert.deepEqual(await runner.drain({ timeoutMs: 1_000 }), { drained: true, unfinished: [] });
     assert.deepEqual(written, [0, 1, 2, 3, 4, 4.5, 5, 6, 7]);
-    assert.deepEqual(failures.map((info) => `${info.name}:${info.timedOut}`), ["quick:true", "append:false", "append:false", "append:false"]);
+    assert.deepEqual(failures.map((info) => `${info.name}:${info.timedOut}`), [
+      "quick:true",
+      "append:false",
+      "append:false",
+      "append:false",
+    ]);
     assert.deepEqual([runner.stats().succeeded, runner.stats().failed], [5, 4]);
   });
 
@@ -403,17 +416,26 @@ describe("TaskRunner", () => {
     assert.throws(() => new TaskRunner({ concurrency: 0 }), /concurrency must be a whole number ≥ 1/);
     assert.throws(() => new TaskRunner({ maxPending: -1 }), /maxPending/);
     assert.throws(() => new TaskRunner({ overflow: "wait" as never }), /overflow must be "reject" or "drop"/);
-    assert.throws(() => new TaskRunner({ timeoutMs: 0 }), /TaskRunner: timeoutMs must be a number of milliseconds > 0 and at most 2147483647 .*or Infinity for no limit, got 0/);
+    assert.throws(
+      () => new TaskRunner({ timeoutMs: 0 }),
+      /TaskRunner: timeoutMs must be a number of milliseconds > 0 and at most 2147483647 .*or Infinity for no limit, got 0/,
+    );
     // Longer than a timer keeps: every runtime would fire it after 1 ms.
     assert.throws(() => new TaskRunner({ timeoutMs: 3e9 }), /timeoutMs must be .* at most 2147483647/);
     assert.throws(() => defineTask("mail", () => {}, { timeoutMs: 2 ** 31 }), /defineTask\("mail"\): timeoutMs/);
     assert.throws(() => new TaskRunner().drain({ timeoutMs: 3e9 }), /TaskRunner.drain: timeoutMs must be a number of milliseconds ≥ 0/);
-    assert.throws(() => new TaskRunner({ retryDelayMs: Infinity }), /retryDelayMs must be a number of milliseconds ≥ 0 and at most 2147483647/);
+    assert.throws(
+      () => new TaskRunner({ retryDelayMs: Infinity }),
+      /retryDelayMs must be a number of milliseconds ≥ 0 and at most 2147483647/,
+    );
     assert.throws(() => new TaskRunner({ retryDelayMs: -1 }), /retryDelayMs/);
     assert.throws(() => new TaskRunner({ retries: 1.5 }), /retries must be a whole number/);
     assert.throws(() => new TaskRunner().addTask("sendEmail" as never), /fn must be a function, got string.*not its result/);
     assert.throws(() => defineTask("", () => {}), /name must be a non-empty string/);
-    assert.throws(() => defineTask("mail", () => {}, { concurrency: 0 }), /defineTask\("mail"\): concurrency must be a whole number ≥ 1 or Infinity, got 0/);
+    assert.throws(
+      () => defineTask("mail", () => {}, { concurrency: 0 }),
+      /defineTask\("mail"\): concurrency must be a whole number ≥ 1 or Infinity, got 0/,
+    );
     assert.throws(() => defineTask("mail", () => {}, { concurrency: 2.5 }), /concurrency must be a whole number/);
   });
 });

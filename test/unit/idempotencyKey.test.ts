@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { defineTask, idempotencyKeyOf, TaskRunner, taskDefinition, withIdempotencyKey } from "../../src/mod.ts";
+import { defineTask, idempotencyKeyOf, taskDefinition, TaskRunner, withIdempotencyKey } from "../../src/mod.ts";
 import type { TaskContext } from "../../src/mod.ts";
 import { deferred } from "./_helpers.ts";
 

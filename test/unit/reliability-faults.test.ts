@@ -3,13 +3,7 @@
 // unhandled rejection. Runs on Node, Bun and Deno.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import {
-  defineTask,
-  getBackgroundTasks,
-  TaskRunner,
-  TaskTimeoutError,
-  withBackgroundTasks,
-} from "../../src/mod.ts";
+import { defineTask, getBackgroundTasks, TaskRunner, TaskTimeoutError, withBackgroundTasks } from "../../src/mod.ts";
 import type { TaskContext, TaskErrorInfo } from "../../src/mod.ts";
 import { captureConsoleError, deferred, noUnhandledRejections, tick } from "./_helpers.ts";
 
@@ -230,10 +224,18 @@ describe("reliability: faulty tasks", () => {
     try {
       await noUnhandledRejections(async () => {
         runner.addTask(function thenThrows() {
-          return { then: () => { throw new Error("then() threw"); } };
+          return {
+            then: () => {
+              throw new Error("then() threw");
+            },
+          };
         });
         runner.addTask(function thenGetterThrows() {
-          return { get then(): never { throw new Error("then getter threw"); } };
+          return {
+            get then(): never {
+              throw new Error("then getter threw");
+            },
+          };
         });
         runner.addTask(() => void later++);
         const result = await Promise.race([runner.drain(), tick(2_000).then(() => "drain hung")]);

@@ -54,7 +54,6 @@ describe("withBackgroundTasks", () => {
       let seen: unknown[] = [];
       let ran = false;
       const handler = withBackgroundTasks(function (request: Request, ...rest: unknown[]) {
-        // deno-lint-ignore prefer-rest-params
         seen = [arguments.length, ...rest];
         getBackgroundTasks(request).addTask(() => void (ran = true));
         return new Response(null, { status: 204 });

@@ -28,8 +28,11 @@ export function adminGate(token: string | undefined): (request: Request) => Resp
   if (token === undefined) {
     return () =>
       Response.json(
-        { error: "Forbidden", message: "The admin pages are closed. Set ADMIN_TOKEN to a long random secret and restart the server; " +
-          "then open them with basic auth (any user name, the token as password) or the header 'authorization: Bearer <token>'." },
+        {
+          error: "Forbidden",
+          message: "The admin pages are closed. Set ADMIN_TOKEN to a long random secret and restart the server; " +
+            "then open them with basic auth (any user name, the token as password) or the header 'authorization: Bearer <token>'.",
+        },
         { status: 403 },
       );
   }
@@ -38,7 +41,11 @@ export function adminGate(token: string | undefined): (request: Request) => Resp
     const given = presented(request);
     if (given !== undefined && timingSafeEqual(digest(given), expected)) return undefined;
     return Response.json(
-      { error: "Unauthorized", message: "The admin pages need the ADMIN_TOKEN: basic auth (any user name, the token as password) or 'authorization: Bearer <token>'." },
+      {
+        error: "Unauthorized",
+        message:
+          "The admin pages need the ADMIN_TOKEN: basic auth (any user name, the token as password) or 'authorization: Bearer <token>'.",
+      },
       { status: 401, headers: { "www-authenticate": 'Basic realm="background-tasks admin", charset="UTF-8"' } },
     );
   };

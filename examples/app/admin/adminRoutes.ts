@@ -28,7 +28,10 @@ function queues(request: Request): Response | Promise<Response> {
   if (refused !== undefined) return refused;
   if (!(runner instanceof BullMQTaskRunner)) {
     return Response.json(
-      errorBody(404, "The queue dashboard shows the durable queue: start the server with REDIS_URL set (docs/durable.md). /admin/tasks shows the in-process runner."),
+      errorBody(
+        404,
+        "The queue dashboard shows the durable queue: start the server with REDIS_URL set (docs/durable.md). /admin/tasks shows the in-process runner.",
+      ),
       { status: 404 },
     );
   }
@@ -38,8 +41,12 @@ function queues(request: Request): Response | Promise<Response> {
 }
 
 export const adminRoutes = new Elysia({ name: "routes/admin" })
-  .get("/admin/tasks", ({ request }) =>
-    gate(request) ?? new Response(tasksPage, { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } }), hidden)
+  .get(
+    "/admin/tasks",
+    ({ request }) =>
+      gate(request) ?? new Response(tasksPage, { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } }),
+    hidden,
+  )
   .get("/admin/tasks/stats", ({ request }) =>
     gate(request) ?? Response.json({
       mode: runner instanceof BullMQTaskRunner ? "durable (counts promotions; workers' jobs are in /admin/queues)" : "in-process",

@@ -59,7 +59,15 @@ async function storeInOutbox(id: string, mail: Mail, messageId: string, raw: Buf
     // The message first (replacing one a cut-off attempt left), then its summary: the summary marks it delivered.
     await writeFile(join(outboxDir, temp), raw);
     await rename(join(outboxDir, temp), join(outboxDir, `${id}.eml`));
-    const summary: StoredMail = { id, from: config.mailFrom, to: mail.to, subject: mail.subject, text: mail.text, date: new Date().toISOString(), messageId };
+    const summary: StoredMail = {
+      id,
+      from: config.mailFrom,
+      to: mail.to,
+      subject: mail.subject,
+      text: mail.text,
+      date: new Date().toISOString(),
+      messageId,
+    };
     // Created exclusively and whole (a hard link of a complete file fails if the name exists):
     // a second attempt of the same mail, even concurrent, finds it there and stores nothing.
     await writeFile(join(outboxDir, temp), JSON.stringify(summary));
@@ -83,13 +91,15 @@ export async function listOutbox(limit: number): Promise<StoredMail[]> {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw error;
   }
-  const stored = await Promise.all(names.filter((name) => name.endsWith(".json")).map(async (name) => {
-    try {
-      return { name, at: (await stat(join(outboxDir, name))).mtimeMs };
-    } catch {
-      return undefined; // removed meanwhile
-    }
-  }));
+  const stored = await Promise.all(
+    names.filter((name) => name.endsWith(".json")).map(async (name) => {
+      try {
+        return { name, at: (await stat(join(outboxDir, name))).mtimeMs };
+      } catch {
+        return undefined; // removed meanwhile
+      }
+    }),
+  );
   const newest = stored.filter((entry) => entry !== undefined).sort((a, b) => b.at - a.at || (a.name < b.name ? 1 : -1)).slice(0, limit);
   return Promise.all(newest.map(async ({ name }) => JSON.parse(await readFile(join(outboxDir, name), "utf8")) as StoredMail));
 }

@@ -26,7 +26,15 @@ const StoredMail = t.Object({
 export const outboxRoutes = new Elysia({ name: "routes/outbox" })
   .get("/outbox", ({ query }) => listOutbox(query.limit ?? 20), {
     query: t.Object({
-      limit: t.Optional(t.Integer({ minimum: 1, maximum: 500, default: 20, description: "How many messages to list.", error: "The query parameter limit must be a whole number from 1 to 500." })),
+      limit: t.Optional(
+        t.Integer({
+          minimum: 1,
+          maximum: 500,
+          default: 20,
+          description: "How many messages to list.",
+          error: "The query parameter limit must be a whole number from 1 to 500.",
+        }),
+      ),
     }),
     response: {
       200: t.Array(StoredMail, { description: "The messages, newest first." }),

@@ -11,8 +11,15 @@ export const taskRoutes = new Elysia({ name: "routes/tasks" })
     response: {
       200: t.Object({
         stats: t.Object({
-          waiting: count, queued: count, running: count, succeeded: count, failed: count,
-          timedOut: count, retried: count, dropped: count, skipped: count,
+          waiting: count,
+          queued: count,
+          running: count,
+          succeeded: count,
+          failed: count,
+          timedOut: count,
+          retried: count,
+          dropped: count,
+          skipped: count,
         }),
         recentFailures: t.Array(t.Object({
           task: t.String(),
@@ -20,7 +27,11 @@ export const taskRoutes = new Elysia({ name: "routes/tasks" })
           timedOut: t.Boolean(),
           error: t.String(),
           request: t.Optional(t.String()),
-          subject: t.Optional(t.String({ description: 'What the task was about; a mail: its subject and masked recipient, `"Welcome!" to a***@example.com`.' })),
+          subject: t.Optional(
+            t.String({
+              description: 'What the task was about; a mail: its subject and masked recipient, `"Welcome!" to a***@example.com`.',
+            }),
+          ),
           at: t.String({ format: "date-time" }),
         })),
         warnings: t.Array(t.String(), { description: "Conditions that stand now, e.g. durable jobs waiting with no worker." }),

@@ -25,8 +25,8 @@ import {
   MAX_COLUMNS,
   publishUploadProgress,
   type UploadJob,
-  type UploadProgress,
   uploadPath,
+  type UploadProgress,
 } from "../uploads/uploadJobs.ts";
 
 /** The longest line, and the longest record, a CSV may have. */
@@ -53,7 +53,7 @@ export const processCsv = defineTask("process-csv", async function (this: TaskCo
   });
   parser.on("data", (record: string[]) => {
     if (header !== undefined) rows++;
-    else report(columnsOf((header = record)));
+    else report(columnsOf(header = record));
   });
   let parseError: unknown;
   parser.on("error", (error) => (parseError ??= error));

@@ -13,14 +13,18 @@ export function welcomeMail(email: string, username: string): Mail {
   return { to: email, subject: "Welcome!", text: `Welcome ${username}, thanks for registering!` };
 }
 
-export const sendWelcomeEmail = defineTask("send-welcome-email", async function (this: TaskContext, email: string, username: string): Promise<void> {
-  await sendMail(welcomeMail(email, username), this.idempotencyKey);
-}, {
-  retries: config.mailRetries,
-  timeoutMs: config.smtpTimeoutMs * 3,
-  concurrency: config.mailConcurrency,
-  idempotencyKey: (email, username) => `welcome ${email.toLowerCase()} ${username}`,
-});
+export const sendWelcomeEmail = defineTask(
+  "send-welcome-email",
+  async function (this: TaskContext, email: string, username: string): Promise<void> {
+    await sendMail(welcomeMail(email, username), this.idempotencyKey);
+  },
+  {
+    retries: config.mailRetries,
+    timeoutMs: config.smtpTimeoutMs * 3,
+    concurrency: config.mailConcurrency,
+    idempotencyKey: (email, username) => `welcome ${email.toLowerCase()} ${username}`,
+  },
+);
 
 // Tracked until sent, named in reports, spooled at a shutdown deadline (in-process mode).
 registerMailTask(sendWelcomeEmail, welcomeMail, config.mailRetries);

@@ -12,7 +12,9 @@ import { rawGet } from "../_tests.ts";
 const root = new URL("../../..", import.meta.url).pathname;
 const dir = join(root, "test/.tmp/repro-workers"); // inside the package, so "@background/tasks" resolves
 mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, "entry.ts"), `
+writeFileSync(
+  join(dir, "entry.ts"),
+  `
 import { getBackgroundTasks, withBackgroundTasks } from "@background/tasks";
 export default {
   fetch: withBackgroundTasks((request: Request) => {
@@ -20,10 +22,24 @@ export default {
     return new Response("hello\\n", { headers: { "content-type": "text/plain" } });
   }),
 };
-`);
-execFileSync(join(root, "node_modules/.bin/bun"), ["build", join(dir, "entry.ts"), "--target=browser", "--format=esm", `--outfile=${join(dir, "worker.js")}`], { stdio: "inherit" });
+`,
+);
+execFileSync(join(root, "node_modules/.bin/bun"), [
+  "build",
+  join(dir, "entry.ts"),
+  "--target=browser",
+  "--format=esm",
+  `--outfile=${join(dir, "worker.js")}`,
+], { stdio: "inherit" });
 
-const mf = new Miniflare({ modules: true, modulesRoot: dir, scriptPath: join(dir, "worker.js"), compatibilityDate: "2025-09-01", cf: false, port: 0 });
+const mf = new Miniflare({
+  modules: true,
+  modulesRoot: dir,
+  scriptPath: join(dir, "worker.js"),
+  compatibilityDate: "2025-09-01",
+  cf: false,
+  port: 0,
+});
 const url = (await mf.ready).href;
 const without = await rawGet(url, "/no-task");
 const withTask = await rawGet(url, "/with-task");
