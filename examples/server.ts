@@ -52,7 +52,7 @@ exitGracefullyOnSignals({
 const url = `http://${config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname}:${app.server!.port}`;
 console.log(`Example server listening on ${url}`);
 const work = runner instanceof BullMQTaskRunner
-  ? `mail and log: durable, Redis ${maskUrl(process.env.REDIS_URL!)} queue "${runner.queue.name}" (run by bun run examples/worker.ts)`
+  ? `mail and log: durable, Redis ${maskUrl(process.env.REDIS_URL!)} queue "${runner.queue.name}" (run by npx bun run examples/worker.ts)`
   : `mail: ${mailDelivery === "smtp" ? "SMTP_URL" : `local outbox (${url}/outbox)`}`;
 console.log(`  Swagger UI: ${url}/swagger   data: ${config.dataDir}   ${work}`);
 

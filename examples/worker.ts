@@ -4,7 +4,7 @@
  * number of workers, on any number of machines, with the same REDIS_URL:
  *
  *   REDIS_URL=redis://127.0.0.1:6379 bun run examples/server.ts
- *   REDIS_URL=redis://127.0.0.1:6379 bun run examples/worker.ts
+ *   REDIS_URL=redis://127.0.0.1:6379 npx bun run examples/worker.ts
  *
  * Workers read the same settings as the server (examples/.env.example):
  * DATA_DIR (log file and local outbox), SMTP_URL, TASK_CONCURRENCY,
@@ -22,7 +22,7 @@ import { notificationLog, writeLog } from "./app/tasks/writeLog.ts";
 
 const redisUrl = process.env.REDIS_URL;
 if (!redisUrl) {
-  console.error("Set REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379 bun run examples/worker.ts");
+  console.error("Set REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379 npx bun run examples/worker.ts");
   process.exit(2);
 }
 

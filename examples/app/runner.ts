@@ -3,7 +3,7 @@
  *
  * - `runner`: the log and mail tasks (and every route but the upload), on the
  *   server's event loop: they wait on I/O. With REDIS_URL set, they are durable:
- *   stored in Redis before the response and run by `bun run examples/worker.ts`
+ *   stored in Redis before the response and run by `npx bun run examples/worker.ts`
  *   (docs/durable.md).
  * - `csvRunner`: the CSV task, on `CSV_THREADS` worker threads, so a large
  *   upload never holds the event loop that answers requests. With

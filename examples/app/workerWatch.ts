@@ -35,7 +35,7 @@ export function watchForWorkers(queue: Queue, intervalMs: number): () => void {
       if (warned || now - waitingSince < intervalMs) return;
       warned = true;
       const message = `No worker has taken jobs from the queue "${queue.name}" for ${Math.round((now - waitingSince) / 1000)} s or more: ` +
-        `${waiting} job(s) waiting and no worker connected. Start one with the same REDIS_URL: bun run examples/worker.ts`;
+        `${waiting} job(s) waiting and no worker connected. Start one with the same REDIS_URL: npx bun run examples/worker.ts`;
       raiseWarning(WARNING, message);
       console.error(message);
     } catch {
