@@ -62,9 +62,11 @@ describe("durable tasks on BullMQ", { timeout: 120_000 }, () => {
     assert.equal(delayed.length, 1, "stored before the response was sent");
     assert.equal(delayed[0]!.name, "record-run");
     assert.deepEqual(delayed[0]!.data.args, ["g1"]);
-    // An observation window: a worker that started tasks early would have done it by now.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    assert.deepEqual(readRecords(recordDir), [], "no run while the body is still being sent");
+    // A control task added after it, whose response ends at once, has run in the worker: the
+    // gated one, whose body is still being sent, has not.
+    assert.equal(await (await fetch(`${web.url}/task/control`)).text(), "ok");
+    await waitFor("the control task's run", () => readRecords(recordDir).find((r) => r.id === "control"));
+    assert.deepEqual(readRecords(recordDir).filter((r) => r.id === "g1"), [], "no run while the body is still being sent");
     assert.equal(await queue.getJobState(delayed[0]!.id!), "delayed");
 
     const releasedAt = Date.now();
@@ -73,9 +75,9 @@ describe("durable tasks on BullMQ", { timeout: 120_000 }, () => {
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += decoder.decode(chunk.value);
     assert.equal(rest, "last\n");
 
-    await waitFor("the job to complete", async () => (await queue.getJobCounts("completed")).completed === 1);
+    await waitFor("the job to complete", async () => (await queue.getJobCounts("completed")).completed === 2);
     assert.equal(await unfinishedJobs(queue), 0);
-    const records = readRecords(recordDir);
+    const records = readRecords(recordDir).filter((r) => r.id === "g1");
     assert.equal(records.length, 1, `exactly one run: ${JSON.stringify(records)}`);
     const [run] = records;
     assert.equal(run!.id, "g1");
