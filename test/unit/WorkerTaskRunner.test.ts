@@ -42,9 +42,18 @@ function channel(): { name: string; next(match?: (m: Message) => boolean): Promi
     next(match = () => true) {
       const at = seen.findIndex(match);
       if (at >= 0) return Promise.resolve(seen.splice(at, 1)[0]!);
-      // Deno ends a test whose event loop has nothing referenced, and a BroadcastChannel is not: a timer holds it.
-      const keepAlive = setInterval(() => {}, 1_000);
-      return new Promise((resolve) => waiters.push({ match, resolve })).finally(() => clearInterval(keepAlive)) as Promise<Message>;
+      // Deno ends a test whose event loop has nothing referenced, and a BroadcastChannel is not: a timer
+      // holds it. Deno's test runner has no timeout of its own, so a message that never comes fails here.
+      let waiter: { match: (m: Message) => boolean; resolve: (m: Message) => void };
+      let timer: ReturnType<typeof setTimeout>;
+      return new Promise<Message>((resolve, reject) => {
+        waiter = { match, resolve };
+        waiters.push(waiter);
+        timer = setTimeout(() => reject(new Error(`no matching message on ${name} within 60 s`)), 60_000);
+      }).finally(() => {
+        clearTimeout(timer);
+        waiters = waiters.filter((w) => w !== waiter);
+      });
     },
     post: (m) => port.postMessage(m),
     close: () => port.close(),
