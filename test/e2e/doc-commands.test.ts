@@ -244,7 +244,7 @@ describe("the servers the documents start, and the curl commands after them", ()
         } else if (server && /^(curl|printf) /.test(text) && /^curl .*(127\.0\.0\.1|localhost):3000|^printf /.test(text)) {
           const line = text
             .replace(/^curl /, "curl -sS --fail-with-body ")
-            .replace(/http:\/\/(127\.0\.0\.1|localhost):3000/g, server.base)
+            .replace(/http:\/\/(127\.0\.0\.1|localhost):3000\b/g, server.base)
             .replace("<id>", uploadId ?? "<id>");
           const result = spawnSync("bash", ["-c", line], { cwd: work, encoding: "utf8", timeout: 20_000 });
           assert.equal(result.status, 0, `${text}\n(ran: ${line})\n${result.stdout}${result.stderr}`);
