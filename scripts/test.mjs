@@ -2,9 +2,9 @@
 // Usage: npm test                 everything
 //        npm test -- unit         the build, then only the steps whose name contains "unit"
 //        npm run test:node        (also test:bun, test:deno, test:static) the build, then one runtime's steps
-// The build runs first (the examples import the package from dist/); then the static checks and
-// unit suites side by side, then the end-to-end suites side by side, each printing its output when
-// it ends. Counts come from each runner's JUnit
+// The build runs first (the examples import the package from dist/); then the static checks side
+// by side, the unit suites one at a time, and the end-to-end suites side by side, each printing its
+// output when it ends. Counts come from each runner's JUnit
 // report, not from its console output.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -65,9 +65,9 @@ const steps = [
     files: ["src/"],
     run: (files, junit) => deno("test", "-A", "--config", "deno.test.json", "--doc", `--junit-path=${junit}`, ...files),
   },
-  { name: "unit node", runtime: "node", files: testFiles("test/unit"), run: nodeTest(2) },
-  { name: "unit bun", runtime: "bun", files: testFiles("test/unit"), run: bunTest(30_000) },
-  { name: "unit deno", runtime: "deno", files: testFiles("test/unit"), run: denoTest },
+  { name: "unit node", unit: true, runtime: "node", files: testFiles("test/unit"), run: nodeTest(2) },
+  { name: "unit bun", unit: true, runtime: "bun", files: testFiles("test/unit"), run: bunTest(30_000) },
+  { name: "unit deno", unit: true, runtime: "deno", files: testFiles("test/unit"), run: denoTest },
   { name: "e2e node", runtime: "node", late: true, files: testFiles("test/e2e"), run: nodeTest(Math.max(3, availableParallelism() + 1)) },
   { name: "bun", runtime: "bun", late: true, files: testFiles("test/bun"), run: bunTest(120_000) },
   { name: "deno", runtime: "deno", late: true, files: testFiles("test/deno"), run: denoTest },
@@ -81,9 +81,10 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 const failedSteps = [];
 const started = Date.now();
 for (const step of steps.filter((s) => s.first)) await runStep(step);
-// The unit suites (real worker threads among them) run before the end-to-end ones, which load the
-// machine with servers: side by side with those, the threads' timing tests starved on 2 cores.
-await Promise.all(steps.filter((s) => !s.first && !s.late).map(runStep));
+await Promise.all(steps.filter((s) => !s.first && !s.unit && !s.late).map(runStep));
+// One unit suite at a time: they run real worker threads at the lowest CPU priority, which a
+// fully loaded 2-core machine starves for a minute and more.
+for (const step of steps.filter((s) => s.unit)) await runStep(step);
 await Promise.all(steps.filter((s) => s.late).map(runStep));
 
 async function runStep(step) {
