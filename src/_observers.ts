@@ -20,6 +20,11 @@ export interface _TaskObserver {
    * what it threw). Called inside the context the task was added in.
    */
   attempt?(task: AcceptedTask, attempt: () => unknown): unknown;
+  /**
+   * The running attempt's trace context as propagation fields (W3C `traceparent`, `tracestate`),
+   * or `undefined`. Asked, inside the attempt, by a runner that hands the attempt to another thread.
+   */
+  traceContext?(): Record<string, string> | undefined;
 }
 
 /**
@@ -34,6 +39,21 @@ export function _observe(runner: TaskRunner, observer: _TaskObserver): () => voi
     const rest = (core.observers ?? []).filter((entry) => entry !== observer);
     core.observers = rest.length === 0 ? undefined : rest;
   };
+}
+
+/** The trace context the observers give the running attempt (see {@link _TaskObserver.traceContext}), or `undefined`. */
+export function _traceContext(runner: TaskRunner): Record<string, string> | undefined {
+  const observers = _runnerCore(runner).observers;
+  if (observers === undefined) return undefined;
+  for (const observer of observers) {
+    try {
+      const fields = observer.traceContext?.();
+      if (fields !== undefined) return fields;
+    } catch (error) {
+      console.error("[background-tasks] an observer threw while giving a trace context:", error);
+    }
+  }
+  return undefined;
 }
 
 /** Tells the observers a task was accepted. */

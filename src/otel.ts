@@ -44,6 +44,7 @@ import {
   type MeterProvider,
   metrics,
   type Observable,
+  propagation,
   ProxyTracerProvider,
   type Span,
   SpanStatusCode,
@@ -160,6 +161,14 @@ export function instrumentTasks(runner: TaskRunner, options: InstrumentTasksOpti
         _endLater(task, result as PromiseLike<unknown>, end);
       } else end("success", undefined);
       return result;
+    },
+    // A worker thread's runner sends the attempt's span with the task (the span is active here).
+    traceContext: tracer === undefined ? undefined : () => {
+      if (unregistered()) return undefined;
+      const fields: Record<string, string> = {};
+      propagation.inject(context.active(), fields);
+      for (const _ in fields) return fields;
+      return undefined;
     },
   });
 

@@ -50,6 +50,7 @@ import {
   _toTransferable,
 } from "./worker/_protocol.ts";
 import { _checkCloneableArguments } from "./worker/_cloneable.ts";
+import { _traceContext } from "./_observers.ts";
 
 /** V8 heap limits of one thread (Node's `resourceLimits`); a thread past them is replaced and its tasks fail. */
 export interface WorkerResourceLimits {
@@ -390,6 +391,7 @@ export class WorkerTaskRunner extends TaskRunner {
       task.attempt,
       request && { method: request.method, url: request.url },
       task.responseAborted,
+      _traceContext(this),
     ]);
     if (signal.aborted) this.#abort(job);
     else {

@@ -4,15 +4,18 @@
  * kinds, the thread's start data, and how an error crosses threads.
  *
  * Each message is an array of entries, so a burst travels as one message.
- * To a thread: `[_RUN, id, name, args, attempt, request, responseAborted]`,
- * `[_ABORT, id, reason]`. From a thread: `[id]` (the attempt succeeded),
+ * To a thread: `[_RUN, id, name, args, attempt, request, responseAborted, trace]`,
+ * `[_ABORT, id, reason]`. `trace` is the attempt's trace context as
+ * propagation fields (W3C `traceparent`, `tracestate`) when it is traced
+ * (`instrumentTasks`), else `undefined`; the thread runs the task inside it
+ * when it can load `@opentelemetry/api`. From a thread: `[id]` (the attempt succeeded),
  * `[id, error]` (it failed), `[_READY, names]` once the tasks module is
  * loaded, `[_BROKEN, error]` when it cannot be.
  *
  * @module
  */
 
-/** A message entry that runs a task: `[_RUN, id, name, args, attempt, request, responseAborted]`. */
+/** A message entry that runs a task: `[_RUN, id, name, args, attempt, request, responseAborted, trace]`. */
 export const _RUN = 0;
 /** A message entry that aborts a running task's signal: `[_ABORT, id, reason]`. */
 export const _ABORT = 1;

@@ -34,6 +34,12 @@ let held = [];
 const controllers = new Map();
 /** @type {unknown[][]} */
 let outbox = [];
+/**
+ * `@opentelemetry/api`, imported when the first task with a trace context arrives (never before, so a
+ * thread that traces nothing loads nothing); `null` when it cannot be imported here.
+ * @type {typeof import("@opentelemetry/api") | null | undefined}
+ */
+let otel;
 
 port.on("message", (/** @type {unknown[][]} */ message) => {
   if (held !== undefined) held.push(message);
@@ -50,9 +56,7 @@ import(module).then(
       if (definition !== undefined) tasks.set(definition.name, /** @type {Function} */ (value));
     }
     port.postMessage([[READY, [...tasks.keys()]]]);
-    const waiting = /** @type {unknown[][][]} */ (held);
-    held = undefined;
-    for (const message of waiting) receive(message);
+    release();
   },
   (error) => {
     // The module cannot load here, so no task can run: the runner refuses further tasks with this error.
@@ -62,8 +66,16 @@ import(module).then(
 
 /** @param {unknown[][]} message */
 function receive(message) {
-  for (const entry of message) {
+  for (let i = 0; i < message.length; i++) {
+    const entry = message[i];
     if (entry[0] === RUN) {
+      const trace = /** @type {Record<string, string> | undefined} */ (entry[7]);
+      if (trace !== undefined && otel === undefined) {
+        // The first traced task: load the OpenTelemetry API, holding this and later entries meanwhile.
+        held = [message.slice(i)];
+        import("@opentelemetry/api").then((api) => void (otel = api), () => void (otel = null)).then(release);
+        return;
+      }
       run(
         /** @type {number} */ (entry[1]),
         /** @type {string} */ (entry[2]),
@@ -71,10 +83,24 @@ function receive(message) {
         /** @type {number} */ (entry[4]),
         /** @type {{ method: string, url: string } | undefined} */ (entry[5]),
         /** @type {boolean} */ (entry[6]),
+        trace,
       );
     } else if (entry[0] === ABORT) {
       controllers.get(/** @type {number} */ (entry[1]))?.abort(fromSendable(entry[2]));
     }
+  }
+}
+
+/** Receives the messages held while the tasks module (or the OpenTelemetry API) was loading. */
+function release() {
+  const waiting = /** @type {unknown[][][]} */ (held);
+  held = undefined;
+  for (let i = 0; i < waiting.length; i++) {
+    if (held !== undefined) { // held again, for the OpenTelemetry API
+      held.push(...waiting.slice(i));
+      return;
+    }
+    receive(waiting[i]);
   }
 }
 
@@ -85,8 +111,9 @@ function receive(message) {
  * @param {number} attempt
  * @param {{ method: string, url: string } | undefined} request
  * @param {boolean} responseAborted
+ * @param {Record<string, string> | undefined} trace the attempt's trace context, as propagation fields
  */
-function run(id, name, args, attempt, request, responseAborted) {
+function run(id, name, args, attempt, request, responseAborted, trace) {
   const fn = tasks.get(name);
   if (fn === undefined) {
     finish(id, true, new Error(`${module} exports no task named "${name}"; export the defineTask("${name}", ...) function from it.`));
@@ -98,7 +125,7 @@ function run(id, name, args, attempt, request, responseAborted) {
   const context = { name, attempt, signal: controller.signal, request, responseAborted };
   let result;
   try {
-    result = fn.apply(context, args);
+    result = trace === undefined || !otel ? fn.apply(context, args) : inTrace(trace, () => fn.apply(context, args));
   } catch (error) {
     finish(id, true, error);
     return;
@@ -108,6 +135,17 @@ function run(id, name, args, attempt, request, responseAborted) {
   } else {
     finish(id, false, undefined);
   }
+}
+
+/**
+ * Calls `call` inside the trace context the runner sent (the attempt's span, read by the propagator
+ * the tasks module registered here), so the task's own spans are children of the attempt's span.
+ * @param {Record<string, string>} fields
+ * @param {() => unknown} call
+ */
+function inTrace(fields, call) {
+  const { context, propagation } = /** @type {typeof import("@opentelemetry/api")} */ (otel);
+  return context.with(propagation.extract(context.active(), fields), call);
 }
 
 /**
