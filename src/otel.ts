@@ -36,16 +36,18 @@
 import {
   type Attributes,
   type BatchObservableResult,
+  type Context,
   context,
   createNoopMeter,
   type Histogram,
-  type Link,
+  INVALID_TRACEID,
   type Meter,
   type MeterProvider,
   metrics,
   type Observable,
   propagation,
   ProxyTracerProvider,
+  ROOT_CONTEXT,
   type Span,
   SpanStatusCode,
   trace,
@@ -131,35 +133,31 @@ export function instrumentTasks(runner: TaskRunner, options: InstrumentTasksOpti
   const stopObserving = _observe(runner, {
     queued: histograms === undefined ? undefined : (task) => void counts(task.name).queued++,
     attempt(task, attempt) {
+      const traced = tracer !== undefined && !unregistered();
+      if (histograms === undefined && !traced) return attempt();
       const started = performance.now();
-      const name = task.name;
-      const entry = histograms === undefined ? undefined : counts(name);
       const queuedAt = _queuedAt(task);
       const waitMs = queuedAt === 0 ? 0 : started - queuedAt;
+      const name = task.name;
+      const entry = histograms === undefined ? undefined : counts(name);
       if (entry !== undefined) {
         entry.queued--;
         entry.running++;
         histograms!.queueWait.record(waitMs / 1000, entry.attributes);
       }
-      const span = tracer === undefined || unregistered() ? undefined : _startSpan(tracer, task, waitMs);
-      if (entry === undefined && span === undefined) return attempt();
-      const end = (outcome: _Outcome, error: unknown): void => {
-        if (entry !== undefined) {
-          entry.running--;
-          histograms!.duration.record((performance.now() - started) / 1000, entry.outcomes[outcome]);
-        }
-        if (span !== undefined) _endSpan(span, outcome, error);
-      };
+      // Inside the attempt, the active context is the one the task was added in (the request's).
+      const active = traced ? context.active() : undefined;
+      const span = traced ? _startSpan(tracer!, name, task.attempt, waitMs, active!) : undefined;
       let result: unknown;
       try {
-        result = span === undefined ? attempt() : context.with(trace.setSpan(context.active(), span), attempt);
+        result = span === undefined ? attempt() : context.with(trace.setSpan(active!, span), attempt);
       } catch (error) {
-        end(error instanceof TaskTimeoutError ? "timeout" : "failure", error);
+        _end(histograms, entry, started, span, error instanceof TaskTimeoutError ? "timeout" : "failure", error);
         throw error;
       }
       if (result !== null && typeof result === "object" && typeof (result as PromiseLike<unknown>).then === "function") {
-        _endLater(task, result as PromiseLike<unknown>, end);
-      } else end("success", undefined);
+        _endLater(task, result as PromiseLike<unknown>, (outcome, error) => _end(histograms, entry, started, span, outcome, error));
+      } else _end(histograms, entry, started, span, "success", undefined);
       return result;
     },
     // A worker thread's runner sends the attempt's span with the task (the span is active here).
@@ -203,6 +201,8 @@ function _endLater(task: AcceptedTask, result: PromiseLike<unknown>, end: (outco
 }
 
 const _NoopMeter = createNoopMeter().constructor;
+/** The key of the SDK's `suppressTracing(context)` (`@opentelemetry/core` makes it with `Symbol.for`). */
+const _SUPPRESS_TRACING = Symbol.for("OpenTelemetry SDK Context Key SUPPRESS_TRACING");
 const _NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
 
 function _newCounts(name: string): _ByName {
@@ -224,7 +224,12 @@ function _newCounts(name: string): _ByName {
 // Seconds, from a millisecond to a minute (the API's default buckets suit milliseconds).
 const _SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-function _createHistograms(meter: Meter): { readonly duration: Histogram; readonly queueWait: Histogram } {
+interface _Histograms {
+  readonly duration: Histogram;
+  readonly queueWait: Histogram;
+}
+
+function _createHistograms(meter: Meter): _Histograms {
   const seconds = { unit: "s", advice: { explicitBucketBoundaries: _SECONDS } };
   return {
     duration: meter.createHistogram("background_tasks.duration", { ...seconds, description: "How long an attempt ran." }),
@@ -283,21 +288,38 @@ function _observeCounts(meter: Meter, byName: Map<string, _ByName>): () => void 
   return () => meter.removeBatchObservableCallback(callback, all);
 }
 
-/** The attempt's span, or `undefined` when it would not be recorded (no provider, not sampled). */
-function _startSpan(tracer: Tracer, task: AcceptedTask, waitMs: number): Span | undefined {
-  // Inside the attempt, the active context is the one the task was added in (the request's).
-  const added = trace.getSpanContext(context.active());
-  const links: Link[] = added === undefined || !trace.isSpanContextValid(added) ? [] : [{ context: added }];
-  const span = tracer.startSpan(task.name, {
-    root: true,
-    links,
+/** The attempt's span: a root span linked to the span active when the task was added. */
+function _startSpan(tracer: Tracer, name: string, attempt: number, waitMs: number, added: Context): Span {
+  const link = trace.getSpanContext(added);
+  // Started from the empty context rather than with `root: true`, which would copy `added` per attempt,
+  // unless tracing is suppressed there (the SDK then makes no span).
+  const suppressed = added.getValue(_SUPPRESS_TRACING) === true;
+  return tracer.startSpan(name, {
+    root: suppressed,
+    // A plain comparison: trace.isSpanContextValid runs two regular expressions per attempt.
+    links: link === undefined || link.traceId === INVALID_TRACEID ? undefined : [{ context: link }],
     attributes: {
-      "background_task.name": task.name,
-      "background_task.attempt": task.attempt,
+      "background_task.name": name,
+      "background_task.attempt": attempt,
       "background_task.queue_wait_ms": waitMs,
     },
-  });
-  return span.isRecording() ? span : undefined;
+  }, suppressed ? added : ROOT_CONTEXT);
+}
+
+/** Ends an attempt: its duration, its running count and its span. */
+function _end(
+  histograms: _Histograms | undefined,
+  entry: _ByName | undefined,
+  started: number,
+  span: Span | undefined,
+  outcome: _Outcome,
+  error: unknown,
+): void {
+  if (entry !== undefined) {
+    entry.running--;
+    histograms!.duration.record((performance.now() - started) / 1000, entry.outcomes[outcome]);
+  }
+  if (span !== undefined) _endSpan(span, outcome, error);
 }
 
 function _endSpan(span: Span, outcome: _Outcome, error: unknown): void {

@@ -4,7 +4,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { context, SpanStatusCode, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import { suppressTracing } from "@opentelemetry/core";
+import { AlwaysOffSampler, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import {
   AggregationTemporality,
   DataPointType,
@@ -133,6 +134,32 @@ describe("instrumentTasks", () => {
     assert.equal(hangs?.links.length, 0, "added outside any span: no link");
     stop();
     stopFast();
+  });
+
+  it("a task added where tracing is suppressed gets no span; one whose attempt is sampled out passes that on", async () => {
+    spans.reset();
+    const runner = new TaskRunner();
+    const stop = instrumentTasks(runner, { tracerProvider, meterProvider: false });
+    context.with(suppressTracing(context.active()), () => runner.addTask(function quiet() {}));
+    const unsampled = new TracerProvider({
+      sampler: new AlwaysOffSampler(),
+      spanProcessors: [new SimpleSpanProcessor({ exporter: spans })],
+    });
+    const sampledOut = new TaskRunner();
+    const stopSampledOut = instrumentTasks(sampledOut, { tracerProvider: unsampled, meterProvider: false });
+    let innerSampled: boolean | undefined;
+    sampledOut.addTask(function unseen() {
+      // The task's own span follows its parent, the attempt's span, which was not sampled.
+      const inner = tracer.startSpan("inner");
+      innerSampled = inner.isRecording();
+      inner.end();
+    });
+    await Promise.all([runner.drain(), sampledOut.drain()]);
+    assert.deepEqual(await taskSpans("quiet"), []);
+    assert.deepEqual(await taskSpans("unseen"), []);
+    assert.equal(innerSampled, false);
+    stop();
+    stopSampledOut();
   });
 
   it("metrics per task name: counters, up-down counters and histograms", async () => {
