@@ -172,7 +172,9 @@ export function backgroundTasks(options: TaskRunner | ElysiaBackgroundTasksOptio
   const wrapHandler = (handle: Handle): (request: Request) => unknown => {
     let wrapper = handle[kWrapped];
     if (wrapper === undefined) {
-      wrapper = (request: Request): unknown => handOver.run(request, platformOf, () => handle(request));
+      wrapper = function elysiaTasks(request: Request): unknown {
+        return handOver.run(request, handle, undefined, arguments, platformOf);
+      };
       if (Object.isExtensible(handle)) Object.defineProperty(handle, kWrapped, { value: wrapper });
     }
     return wrapper;

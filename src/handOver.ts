@@ -17,8 +17,8 @@ export interface _HandOverOptions {
   readonly handlerFailed?: (request: Request) => boolean;
 }
 
-/** The handler's extra arguments, or how to find them once it has returned. @internal */
-export type _Platform = readonly unknown[] | ((request: Request) => readonly unknown[]);
+/** How to find the platform's values (Bun's server, Deno's info, Workers' env and ctx) once the handler has returned. @internal */
+export type _PlatformOf = (request: Request) => readonly unknown[];
 
 /**
  * The one path from "the handler returned" to "the tasks start", shared by
@@ -48,24 +48,33 @@ export class _HandOver {
   }
 
   /**
-   * Calls `handler` for `request` with the request's tasks registered, and
-   * hands them over after it. A request that already has tasks (an outer
-   * wrapper or plugin owns them) is passed straight through.
+   * Calls `handler` with `thisArg` and `args` (the request first) with the
+   * request's tasks registered, and hands them over after it. The platform's
+   * values are `args` after the request, unless `platformOf` finds them. A
+   * request that already has tasks (an outer wrapper or plugin owns them) is
+   * passed straight through.
    */
-  run(request: Request, platform: _Platform, handler: () => unknown): unknown {
+  run(
+    request: Request,
+    handler: (this: unknown, ...args: never[]) => unknown,
+    thisArg: unknown,
+    args: ArrayLike<unknown>,
+    platformOf?: _PlatformOf,
+  ): unknown {
     const registered = request as _Registered;
-    if (registered[_kTasks] !== undefined) return handler();
+    // apply with the caller's `arguments`: no closure and no spread per request
+    if (registered[_kTasks] !== undefined) return Reflect.apply(handler, thisArg, args);
     registered[_kTasks] = this.#options.init; // the list itself is made by the first getBackgroundTasks
     let result: unknown;
     try {
-      result = handler();
+      result = Reflect.apply(handler, thisArg, args);
     } catch (error) {
       this.#failed(request);
       throw error;
     }
-    if (_isResponse(result) || !_isThenable(result)) return this.#returned(request, result, platform);
+    if (_isResponse(result) || !_isThenable(result)) return this.#returned(request, result, args, platformOf);
     return Promise.resolve(result).then(
-      (response) => this.#returned(request, response, platform),
+      (response) => this.#returned(request, response, args, platformOf),
       (error: unknown) => {
         this.#failed(request);
         throw error;
@@ -78,7 +87,7 @@ export class _HandOver {
     return this.#completions.watch(tasks, response, request, platform);
   }
 
-  #returned(request: Request, response: unknown, platform: _Platform): unknown {
+  #returned(request: Request, response: unknown, args: ArrayLike<unknown>, platformOf: _PlatformOf | undefined): unknown {
     const tasks = _tasksOf(request);
     if (tasks === undefined) return response; // no task was added: nothing was made
     if (!this.#options.runOnHandlerError && this.#options.handlerFailed?.(request) === true) {
@@ -93,7 +102,8 @@ export class _HandOver {
       queueMicrotask(() => tasks.start());
       return response;
     }
-    const extra = typeof platform === "function" ? platform(request) : platform;
+    // A Fetch handler's platform values are its arguments after the request.
+    const extra = platformOf === undefined ? Array.prototype.slice.call(args, 1) : platformOf(request);
     const stored = tasks.stored();
     if (stored === undefined) return this.watch(tasks, response, request, extra);
     return stored.then(() => this.watch(tasks, response, request, extra), (error: unknown) => {

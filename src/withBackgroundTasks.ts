@@ -73,7 +73,7 @@ export function withBackgroundTasks<H extends FetchHandler>(handler: H, options:
     runOnHandlerError,
     denoAbortSignal,
   });
-  return function withTasks(this: unknown, request: Request, ...platform: unknown[]): unknown {
-    return handOver.run(request, platform, () => handler.call(this, request, ...platform));
+  return function withTasks(this: unknown, request: Request): unknown {
+    return handOver.run(request, handler, this, arguments);
   } as H;
 }
