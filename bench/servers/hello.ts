@@ -1,5 +1,6 @@
 // Section "cost": the same in-memory response, bare or wrapped with one no-op background task.
-// MODE=bare | wrapped | signal | floor. Run with bun, deno, or node --import tsx.
+// MODE=bare | wrapped | untouched | signal | floor. Run with bun, deno, or node --import tsx.
+//   untouched: wrapped, but the handler adds no task (the wrapper's cost alone);
 //   signal: the bare handler plus only the platform's completion signal (Deno's info.completed,
 //           Bun's server.requestIP checked on the next macrotask, Node: the next macrotask);
 //   floor:  the same plus one TaskRunner.addTask per request: the least a wrapper can cost.
@@ -16,6 +17,8 @@ const wrapped = withBackgroundTasks((request: Request): Response => {
   getBackgroundTasks(request).addTask(noop);
   return new Response("Hello, World!");
 });
+
+const untouched = withBackgroundTasks(bare);
 
 /** The bare handler plus the platform's signal; `then` runs once the response was sent. */
 function withSignal(then: () => void): (request: Request, platform?: any) => Response {
@@ -39,6 +42,7 @@ const runner = new TaskRunner();
 const modes: Record<string, (request: Request, platform?: any) => Response> = {
   bare,
   wrapped,
+  untouched,
   signal: withSignal(noop),
   floor: withSignal(() => runner.addTask(noop)),
 };
