@@ -1,9 +1,10 @@
 // Section "cost": throughput of a handler wrapped with withBackgroundTasks that adds one no-op task,
-// divided by the same bare handler's, same runtime, in-memory body. Goal ≥ 0.95, judged on the
-// interleaved rounds; then the two are also loaded at the same time (bench/lib/together.mjs).
-// The same rounds also run the floor (the bare handler doing only the platform's completion signal
-// and one TaskRunner.addTask: the least any wrapper can cost) and, for Elysia, Elysia's own
-// onAfterResponse doing the no-op (the peer), so each figure has its floor beside it.
+// divided by the same bare handler's, same runtime, in-memory body, judged on the interleaved
+// rounds against each target's goal; then the two are also loaded at the same time
+// (bench/lib/together.mjs). The same rounds run the floors beside each figure (the modes are
+// described in bench/servers/hello.ts and elysia-hello.ts): the wrapper adding no task, the
+// platform's completion signal alone, the signal plus one TaskRunner.addTask, and the same with the
+// task added to a list while the handler runs; for Elysia, its own onAfterResponse (the peer).
 import { spawnSync } from "node:child_process";
 import { interleave, warmUp } from "../lib/compare.mjs";
 import { root, startServer } from "../lib/proc.mjs";
@@ -11,14 +12,21 @@ import { runLoad } from "../lib/load.mjs";
 import { loadTogether } from "../lib/together.mjs";
 import { runtimes } from "./runtimes.mjs";
 
-export const GOAL = 0.95;
+/** The goal of each target; Elysia's is the peer's own ratio in the same rounds. */
+const GOALS = { bun: 0.93, deno: 0.92, node: 0.95 };
 
 export async function run(ctx) {
   const { log } = ctx;
-  const result = { goal: GOAL, connections: ctx.connections, durationS: ctx.costDurationS, pairs: ctx.costPairs, runtimes: {} };
+  const result = { goals: GOALS, connections: ctx.connections, durationS: ctx.costDurationS, pairs: ctx.costPairs, runtimes: {} };
   const targets = [
-    { key: "bun", label: "Bun.serve", file: "bench/servers/hello.ts", runtime: "bun", extra: ["floor"] },
-    { key: "deno", label: "Deno.serve", file: "bench/servers/hello.ts", runtime: "deno", extra: ["floor"] },
+    { key: "bun", label: "Bun.serve", file: "bench/servers/hello.ts", runtime: "bun", extra: ["untouched", "signal", "floor", "listed"] },
+    {
+      key: "deno",
+      label: "Deno.serve",
+      file: "bench/servers/hello.ts",
+      runtime: "deno",
+      extra: ["untouched", "signal", "floor", "listed"],
+    },
     { key: "node", label: "Node (node:http via @hono/node-server)", file: "bench/servers/hello-node.mjs", runtime: "node", plainJs: true },
     {
       key: "elysia",
@@ -26,7 +34,7 @@ export async function run(ctx) {
       file: "bench/servers/elysia-hello.ts",
       runtime: "bun",
       modes: ["plain", "plugin"],
-      extra: ["after", "floor"],
+      extra: ["untouched", "after", "floor", "sent"],
       needs: elysiaPluginAvailable,
     },
   ];
@@ -64,17 +72,28 @@ export async function run(ctx) {
         measure: (v) => runLoad({ ...load, url: v.server.url + "/", durationS: ctx.costDurationS }),
       });
       const ratio = compared.ratios[`${ourMode}/${baseMode}`].rps;
+      const goal = target.key === "elysia" ? compared.ratios[`after/${baseMode}`].rps.median : GOALS[target.key];
       // Capacity from CPU time: (bare CPU per request) / (wrapped CPU per request), per round.
       const cpu = compared.ratios[`${ourMode}/${baseMode}`].cpuUsPerRequest;
-      const cpuRatio = { median: 1 / cpu.median, min: 1 / cpu.max, max: 1 / cpu.min, n: cpu.n, values: cpu.values.map((v) => 1 / v) };
+      const cpuRatio = _inverse(cpu);
       log(
         `    => ${ourMode}/${baseMode} throughput ratio ${ratio.median.toFixed(3)} (${ratio.min.toFixed(3)}–${
           ratio.max.toFixed(3)
-        }), goal ≥ ${GOAL}; CPU-time ratio ${cpuRatio.median.toFixed(3)} (${cpuRatio.min.toFixed(3)}–${cpuRatio.max.toFixed(3)})`,
+        }), goal ≥ ${goal.toFixed(3)}; CPU-time ratio ${cpuRatio.median.toFixed(3)} (${cpuRatio.min.toFixed(3)}–${
+          cpuRatio.max.toFixed(3)
+        })`,
       );
       const beside = Object.fromEntries((target.extra ?? []).map((mode) => [mode, compared.ratios[`${mode}/${baseMode}`].rps]));
+      const besideCpu = Object.fromEntries(
+        (target.extra ?? []).map((mode) => [mode, _inverse(compared.ratios[`${mode}/${baseMode}`].cpuUsPerRequest)]),
+      );
       for (const [mode, r] of Object.entries(beside)) {
-        log(`    => ${mode}/${baseMode} throughput ratio ${r.median.toFixed(3)} (${r.min.toFixed(3)}–${r.max.toFixed(3)})`);
+        const c = besideCpu[mode];
+        log(
+          `    => ${mode}/${baseMode} throughput ratio ${r.median.toFixed(3)} (${r.min.toFixed(3)}–${r.max.toFixed(3)}); CPU-time ratio ${
+            c.median.toFixed(3)
+          }`,
+        );
       }
       // The same two servers loaded at the same time: a steadier figure on a busy machine (no goal).
       // A failure here is reported without losing the interleaved figures above.
@@ -94,9 +113,11 @@ export async function run(ctx) {
         ratio,
         cpuRatio,
         beside,
+        besideCpu,
         together,
         ...compared,
-        goalMet: ratio.median >= GOAL,
+        goal,
+        goalMet: ratio.median >= goal,
       };
     } catch (error) {
       log(`  ${target.label}: failed: ${error.message}`);
@@ -106,6 +127,11 @@ export async function run(ctx) {
     }
   }
   return result;
+}
+
+/** bare ÷ ours from ours ÷ bare, per round. */
+function _inverse(r) {
+  return { median: 1 / r.median, min: 1 / r.max, max: 1 / r.min, n: r.n, values: r.values.map((v) => 1 / v) };
 }
 
 /** The Elysia part needs src/elysia.ts on main and the "./elysia" export. */

@@ -1,7 +1,12 @@
 // Section "cost", Elysia part: a plain route vs the same route with our plugin adding one no-op task.
-// MODE=plain | plugin | after | floor. Bun only.
-//   after: Elysia's own onAfterResponse doing the no-op (the peer);
-//   floor: onAfterResponse adding the no-op to a TaskRunner (Elysia's signal plus one runner add).
+// MODE=plain | plugin | untouched | after | floor | sent. Bun only.
+//   untouched: the plugin, but the route adds no task (the plugin's cost alone);
+//   after: Elysia's own onAfterResponse doing the no-op (the peer; it runs once the handler has
+//          returned, not once the body has been written);
+//   floor: onAfterResponse adding the no-op to a TaskRunner (Elysia's signal plus one runner add);
+//   sent:  onAfterResponse hands the request to Bun's signal (server.requestIP turns null once the
+//          response is written, checked for all requests of a macrotask by one timer), which adds
+//          the no-op to a TaskRunner: the least a plugin that waits for the body can cost.
 import { Elysia } from "elysia";
 import { TaskRunner } from "@background/tasks";
 import { backgroundTasks } from "@background/tasks/elysia";
@@ -21,6 +26,27 @@ switch (process.env.MODE) {
       })
       .listen(listen);
     break;
+  case "untouched":
+    new Elysia()
+      .use(backgroundTasks())
+      .get("/", () => "Hello, World!")
+      .listen(listen);
+    break;
+  case "sent": {
+    let pending: Request[] = [];
+    const check = (): void => {
+      const batch = pending;
+      pending = [];
+      for (const request of batch) if (app.server!.requestIP(request) == null) runner.addTask(noop);
+    };
+    const app = new Elysia()
+      .onAfterResponse(({ request }) => {
+        if (pending.push(request) === 1) setTimeout(check, 0);
+      })
+      .get("/", () => "Hello, World!")
+      .listen(listen);
+    break;
+  }
   case "after":
     new Elysia().onAfterResponse(noop).get("/", () => "Hello, World!").listen(listen);
     break;

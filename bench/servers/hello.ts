@@ -4,7 +4,9 @@
 //   signal: the bare handler plus only the platform's completion signal (Deno's info.completed,
 //           Bun's server.requestIP checked on the next macrotask, Node: the next macrotask);
 //   floor:  the same plus one TaskRunner.addTask per request: the least a wrapper can cost.
-import { getBackgroundTasks, TaskRunner, withBackgroundTasks } from "@background/tasks";
+//   listed: the handler adds the no-op to a BackgroundTasks list of its own, which the platform's
+//           signal starts: the floor for tasks that are added while the handler runs.
+import { BackgroundTasks, getBackgroundTasks, TaskRunner, withBackgroundTasks } from "@background/tasks";
 import { serve } from "./serve.ts";
 
 function noop(): void {}
@@ -22,17 +24,23 @@ const untouched = withBackgroundTasks(bare);
 
 /** The bare handler plus the platform's signal; `then` runs once the response was sent. */
 function withSignal(then: () => void): (request: Request, platform?: any) => Response {
+  return withSignalOf(() => then);
+}
+
+/** As withSignal, with `prepare` run by the handler to make what runs once the response was sent. */
+function withSignalOf(prepare: () => () => void): (request: Request, platform?: any) => Response {
   // Bun: one timer per macrotask checks every request of the moment, as the core does.
-  let pending: [Request, any][] = [];
+  let pending: [Request, any, () => void][] = [];
   const check = (): void => {
     const batch = pending;
     pending = [];
-    for (const [request, server] of batch) if (server.requestIP(request) == null) then();
+    for (const [request, server, then] of batch) if (server.requestIP(request) == null) then();
   };
   return (request, platform) => {
+    const then = prepare();
     if (typeof platform?.completed?.then === "function") platform.completed.then(then);
     else if (typeof platform?.requestIP === "function") {
-      if (pending.push([request, platform]) === 1) setTimeout(check, 0);
+      if (pending.push([request, platform, then]) === 1) setTimeout(check, 0);
     } else setTimeout(then, 0);
     return new Response("Hello, World!");
   };
@@ -45,6 +53,11 @@ const modes: Record<string, (request: Request, platform?: any) => Response> = {
   untouched,
   signal: withSignal(noop),
   floor: withSignal(() => runner.addTask(noop)),
+  listed: withSignalOf(() => {
+    const tasks = new BackgroundTasks({ runner });
+    tasks.addTask(noop);
+    return () => tasks.start();
+  }),
 };
 
 const mode = (globalThis as any).process?.env?.MODE ?? (globalThis as any).Deno?.env.get("MODE");
