@@ -107,6 +107,9 @@ export function _invokeTask<R>(
 
 function _observedAttempt<R>(this: _Attempt<R>, task: AcceptedTask): unknown {
   const { observers, invoke, runner } = this;
+  if (observers.length === 1 && observers[0]!.attempt !== undefined) {
+    return observers[0]!.attempt(task, () => invoke.call(runner, task)); // the usual case, one closure fewer
+  }
   const step = (at: number): unknown => {
     for (; at < observers.length; at++) {
       const wrap = observers[at]!.attempt;
