@@ -8,7 +8,7 @@
 // - floor: a runner without instrumentation whose task makes, by hand, what the SDK must do for one
 //   attempt: the same span started and ended (name, link, the four attributes) and the same two
 //   histogram records, called directly. floor − plain is the SDK's own cost, which no
-//   instrumentation can go below;
+//   instrumentation can go below; floor span and floor records do one part each;
 // - on: instrumentTasks with the SDK: a TracerProvider whose spans go through a BatchSpanProcessor to
 //   an exporter that drops them, and a MeterProvider with a reader. on − floor is ours.
 // With BASELINE=<another build's dist/>, two more contenders, base and base off, are that build's
@@ -63,24 +63,32 @@ const floorQueueWait = floorMeter.createHistogram("background_tasks.queue_wait",
 const added = requestSpan.spanContext();
 const byName = { "background_task.name": "noop" };
 const bySuccess = { "background_task.name": "noop", "background_task.outcome": "success" };
-function noopWithSdkByHand(_n: number): void {
+function spanByHand(): void {
   const span = floorTracer.startSpan("noop", {
     links: [{ context: added }],
     attributes: { "background_task.name": "noop", "background_task.attempt": 1, "background_task.queue_wait_ms": 0.01 },
   }, ROOT_CONTEXT);
-  floorQueueWait.record(0.00001, byName);
   span.setAttribute("background_task.outcome", "success");
   span.end();
+}
+function recordsByHand(): void {
+  floorQueueWait.record(0.00001, byName);
   floorDuration.record(0.00001, bySuccess);
 }
+function noopWithSdkByHand(_n: number): void {
+  spanByHand();
+  recordsByHand();
+}
 
-type Contender = "plain" | "off" | "floor" | "on" | "base" | "base off";
+type Contender = "plain" | "off" | "floor" | "floor span" | "floor records" | "on" | "base" | "base off";
 const runners: [Contender, TaskRunner, (n: number) => void][] = [];
 runners.push(["plain", new TaskRunner(), noop]);
 const off = new TaskRunner();
 instrumentTasks(off); // no provider registered globally: no-op tracer and meter
 runners.push(["off", off, noop]);
 runners.push(["floor", new TaskRunner(), noopWithSdkByHand]);
+runners.push(["floor span", new TaskRunner(), spanByHand]);
+runners.push(["floor records", new TaskRunner(), recordsByHand]);
 const on = new TaskRunner();
 instrumentTasks(on, { tracerProvider, meterProvider });
 runners.push(["on", on, noop]);
@@ -115,7 +123,14 @@ const perTask = async (runner: TaskRunner, task: (n: number) => void): Promise<n
   return (performance.now() - start) * 1e6 / TASKS;
 };
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const pairs: [Contender, Contender][] = [["off", "plain"], ["on", "plain"], ["floor", "plain"], ["on", "floor"]];
+const pairs: [Contender, Contender][] = [
+  ["off", "plain"],
+  ["on", "plain"],
+  ["floor", "plain"],
+  ["floor span", "plain"],
+  ["floor records", "plain"],
+  ["on", "floor"],
+];
 if (env.BASELINE !== undefined) pairs.push(["on", "base"], ["off", "base off"]);
 const times: Partial<Record<Contender, number[]>> = {};
 const diffs = new Map<string, number[]>(pairs.map(([a, b]) => [`${a} − ${b}`, []]));
@@ -136,6 +151,8 @@ const spread = (xs: number[]): string => {
 };
 const label: Record<string, string> = {
   "floor − plain": "floor − plain (the SDK's own span and two records)",
+  "floor span − plain": "of which the span",
+  "floor records − plain": "of which the two records",
   "on − floor": "on − floor (ours)",
 };
 console.log(
