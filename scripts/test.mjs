@@ -2,10 +2,10 @@
 // Usage: npm test                 everything
 //        npm test -- unit         the build, then only the steps whose name contains "unit"
 //        npm run test:node        (also test:bun, test:deno, test:static) the build, then one runtime's steps
-// The build runs first (the examples import the package from dist/); then the static checks side
-// by side, the unit suites one at a time, and the end-to-end suites side by side, each printing its
-// output when it ends. Counts come from each runner's JUnit
-// report, not from its console output.
+// Steps run side by side as far as two cores allow: the static checks one after another from the
+// start; after the build, the unit suites one at a time (with the light Bun and Deno suites beside
+// them); then the end-to-end files, slowest first. Each step prints its output when it ends.
+// Counts come from each runner's JUnit report, not from its console output.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -52,26 +52,53 @@ const bunTest = (timeout) => (files, junit) => [bin("bun"), [
   `--reporter-outfile=${junit}`,
   ...files.map((f) => "./" + f),
 ]];
+const docTest = (files, junit) => deno("test", "-A", "--config", "deno.test.json", "--doc", `--junit-path=${junit}`, ...files);
 const denoTest = (files, junit) => deno("test", "-A", "--config", "deno.test.json", "--no-check", `--junit-path=${junit}`, ...files);
 
+// The end-to-end files that take longest start first, so none of them is left running alone at the
+// end (longest first keeps the cores busy); the others follow in name order.
+const slowestFirst = [
+  "contract",
+  "bullmq-durable",
+  "reliability-load",
+  "example-lifecycle",
+  "package",
+  "reliability-example-load",
+  "example-swagger",
+  "example-typecheck",
+  "reliability-example-faults",
+  "leak",
+  "doc-snippets",
+  "bullmq-load",
+  "example-upload",
+  "example-otel",
+  "example-admin",
+].map((name) => `test/e2e/${name}.test.ts`);
+const longestFirst = (files) => [...slowestFirst.filter((f) => files.includes(f)), ...files.filter((f) => !slowestFirst.includes(f))];
+
+// `after`: the steps that must have ended before this one starts (the build: the examples and
+// fixtures import the package from dist/). Steps with the same `lane` run one at a time, in order.
+const unitSteps = ["unit node", "unit bun", "unit deno"];
+const e2eFiles = longestFirst(testFiles("test/e2e"));
+const e2eConcurrency = Math.max(4, availableParallelism() + 2);
 const steps = [
-  { name: "build", runtime: "static", first: true, cmd: [process.execPath, ["scripts/build.mjs"]] },
-  { name: "typecheck", runtime: "static", cmd: tsc("tsconfig.json") },
-  { name: "typecheck types", runtime: "static", cmd: tsc("test/types/tsconfig.json") },
-  { name: "lint", runtime: "static", cmd: [process.execPath, ["scripts/lint.mjs"]] },
-  {
-    name: "doc examples deno",
-    runtime: "deno",
-    files: ["src/"],
-    run: (files, junit) => deno("test", "-A", "--config", "deno.test.json", "--doc", `--junit-path=${junit}`, ...files),
-  },
-  { name: "unit node", runtime: "node", unit: true, files: testFiles("test/unit"), run: nodeTest(2) },
-  { name: "unit bun", runtime: "bun", unit: true, files: testFiles("test/unit"), run: bunTest(30_000) },
-  { name: "unit deno", runtime: "deno", unit: true, files: testFiles("test/unit"), run: denoTest },
-  { name: "e2e node", runtime: "node", late: true, files: testFiles("test/e2e"), run: nodeTest(Math.max(3, availableParallelism() + 1)) },
-  { name: "bun", runtime: "bun", late: true, files: testFiles("test/bun"), run: bunTest(120_000) },
-  { name: "deno", runtime: "deno", late: true, files: testFiles("test/deno"), run: denoTest },
-].filter((step) => step.first || only.length === 0 || only.some((word) => step.name.includes(word) || step.runtime === word))
+  { name: "build", runtime: "static", cmd: [process.execPath, ["scripts/build.mjs"]] },
+  // The static checks one after another beside the rest: together they would take both cores.
+  { name: "doc examples deno", runtime: "deno", lane: "static", files: ["src/"], run: docTest },
+  { name: "typecheck", runtime: "static", lane: "static", cmd: tsc("tsconfig.json") },
+  { name: "typecheck types", runtime: "static", lane: "static", cmd: tsc("test/types/tsconfig.json") },
+  { name: "lint", runtime: "static", lane: "static", cmd: [process.execPath, ["scripts/lint.mjs"]] },
+  // One unit suite at a time, and before the end-to-end suites: they run real worker threads at
+  // the lowest CPU priority, which a fully loaded 2-core machine starves for a minute and more.
+  { name: "unit node", runtime: "node", lane: "unit", after: ["build"], files: testFiles("test/unit"), run: nodeTest(2) },
+  { name: "unit bun", runtime: "bun", lane: "unit", after: ["build"], files: testFiles("test/unit"), run: bunTest(30_000) },
+  { name: "unit deno", runtime: "deno", lane: "unit", after: ["build"], files: testFiles("test/unit"), run: denoTest },
+  // Mostly waiting on the servers they start: they fit beside the unit suites.
+  { name: "bun", runtime: "bun", after: ["build"], files: testFiles("test/bun"), run: bunTest(120_000) },
+  { name: "deno", runtime: "deno", after: ["build"], files: testFiles("test/deno"), run: denoTest },
+  // Several files at once: most of their time is spent waiting on the servers they start.
+  { name: "e2e node", runtime: "node", after: ["build", ...unitSteps], files: e2eFiles, run: nodeTest(e2eConcurrency) },
+].filter((step) => step.name === "build" || only.length === 0 || only.some((word) => step.name.includes(word) || step.runtime === word))
   .filter((step) => !step.files || step.files.length > 0);
 
 rmSync(reports, { recursive: true, force: true });
@@ -80,12 +107,24 @@ mkdirSync(reports, { recursive: true });
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const failedSteps = [];
 const started = Date.now();
-for (const step of steps.filter((s) => s.first)) await runStep(step);
-await Promise.all(steps.filter((s) => !s.first && !s.unit && !s.late).map(runStep));
-// One unit suite at a time: they run real worker threads at the lowest CPU priority, which a
-// fully loaded 2-core machine starves for a minute and more.
-for (const step of steps.filter((s) => s.unit)) await runStep(step);
-await Promise.all(steps.filter((s) => s.late).map(runStep));
+const ended = new Map(steps.map((step) => {
+  let resolve;
+  const promise = new Promise((r) => (resolve = r));
+  return [step.name, { promise, resolve }];
+}));
+const tracks = [];
+for (const step of steps) {
+  const track = step.lane && tracks.find((t) => t[0].lane === step.lane);
+  if (track) track.push(step);
+  else tracks.push([step]);
+}
+await Promise.all(tracks.map(async (track) => {
+  for (const step of track) {
+    await Promise.all((step.after ?? []).filter((name) => ended.has(name)).map((name) => ended.get(name).promise));
+    await runStep(step);
+    ended.get(step.name).resolve();
+  }
+}));
 
 async function runStep(step) {
   const junit = join(reports, `${step.name.replaceAll(" ", "-")}.xml`);
@@ -105,7 +144,9 @@ async function runStep(step) {
   const summary = counts ? ` (${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped)` : "";
   process.stdout.write(
     `\n=== ${step.name}: ${[cmd, ...args].map((a) => a.replace(root, "")).join(" ")}\n${result.output}` +
-      `=== ${step.name}: ${ok ? "ok" : `FAILED (exit ${result.status ?? result.signal})`}${summary} in ${seconds(Date.now() - begun)}\n`,
+      `=== ${step.name}: ${ok ? "ok" : `FAILED (exit ${result.status ?? result.signal})`}${summary} in ${
+        seconds(Date.now() - begun)
+      } (from ${seconds(begun - started)})\n`,
   );
 }
 
