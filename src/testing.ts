@@ -92,7 +92,11 @@ export class TaskRecorder {
   readonly #lists = new Set<_TaskList>();
   readonly #stop: () => void;
 
-  /** @param runner the runner to record; see {@link recordTasks} */
+  /**
+   * Starts recording every task added to `runner`; {@link recordTasks} is the usual way to make one.
+   *
+   * @param runner the runner to record
+   */
   constructor(runner: TaskRunner = defaultTaskRunner) {
     if (!(runner instanceof TaskRunner)) {
       throw new TypeError("recordTasks(runner): runner must be a TaskRunner, e.g. the one your app passes to withBackgroundTasks.");
