@@ -97,7 +97,7 @@ function release() {
   held = undefined;
   for (let i = 0; i < waiting.length; i++) {
     if (held !== undefined) { // held again, for the OpenTelemetry API
-      held.push(...waiting.slice(i));
+      /** @type {unknown[][][]} */ (held).push(...waiting.slice(i)); // a cast: the checker thinks `held` is still undefined here
       return;
     }
     receive(waiting[i]);
