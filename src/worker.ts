@@ -113,30 +113,49 @@ export interface WorkerTaskRunnerOptions extends TaskRunnerOptions {
   readonly resourceLimits?: WorkerResourceLimits;
 }
 
+/** The attempt a {@link WorkerThreadError} ended: which task, which attempt, and the arguments it was added with. */
+export interface WorkerThreadTask {
+  /** The task's `defineTask` name. */
+  readonly name: string;
+  /** The attempt that was running (or about to start), from 1. */
+  readonly attempt: number;
+  /** The arguments the task was added with: what tells apart several runs of one task, e.g. a job id. */
+  readonly args: readonly unknown[];
+}
+
 /**
  * Why a task failed without an error of its own: its thread crashed, ran out
  * of memory, was terminated (a task stuck past its abort) or was stopped by
- * `close()`. The task may have done part of its work.
+ * `close()`. The task may have done part of its work. The message names the
+ * task and the attempt (`Task "process-csv" (attempt 1) did not finish: its
+ * worker thread exited (code 7).`), and `task` carries them with the task's
+ * arguments, so you can fail exactly the work whose thread was lost, even
+ * when several tasks ran at once.
  *
- * @example Tell a lost thread from a task's own failure
+ * @example Fail the job whose thread was lost
  * ```ts
  * import { WorkerThreadError } from "@background/tasks/worker";
  *
- * function describe(error: unknown): string {
- *   return error instanceof WorkerThreadError ? `thread lost: ${error.message}` : `task failed: ${String(error)}`;
+ * const failed = new Set<string>();
+ * function onError(error: unknown): void {
+ *   if (error instanceof WorkerThreadError && error.task?.name === "process-csv") failed.add(String(error.task.args[0]));
  * }
- * console.assert(describe(new WorkerThreadError("its worker thread exited (code 1)")).startsWith("thread lost"));
+ * onError(new WorkerThreadError("its worker thread exited (code 1)", { task: { name: "process-csv", attempt: 1, args: ["job-7"] } }));
+ * console.assert(failed.has("job-7"));
  * ```
  */
 export class WorkerThreadError extends Error {
   override readonly name = "WorkerThreadError";
+  /** The attempt the thread was running or about to run; `undefined` when the error is about no task (`ready()`). */
+  readonly task: WorkerThreadTask | undefined;
 
   /**
    * @param message what happened to the thread
-   * @param options the thread's error, if any, as `cause`
+   * @param options the thread's error, if any, as `cause`; the attempt it ended, as `task`
    */
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(message: string, options?: { cause?: unknown; task?: WorkerThreadTask }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.task = options?.task;
   }
 }
 
@@ -169,7 +188,8 @@ interface _Thread {
 interface _Job {
   readonly id: number;
   readonly thread: _Thread;
-  readonly name: string;
+  /** The task, its attempt and arguments, as a lost thread's error reports them. */
+  readonly task: WorkerThreadTask;
   readonly signal: AbortSignal;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
@@ -358,9 +378,11 @@ export class WorkerTaskRunner extends TaskRunner {
   }
 
   #send(task: AcceptedTask, resolve: () => void, reject: (error: unknown) => void): void {
+    const name = taskDefinition(task.fn)!.name; // store() refused any other function
+    const lost: WorkerThreadTask = { name, attempt: task.attempt, args: task.args };
     if (this.#closed) {
       // A retry of a task that close() stopped: no thread is started again.
-      reject(new WorkerThreadError(`Task "${taskDefinition(task.fn)?.name}" did not start: the runner was closed.`));
+      reject(new WorkerThreadError(`${_describeTask(lost)} did not start: the runner was closed.`, { task: lost }));
       return;
     }
     if (this.#Worker === undefined || this.#broken !== undefined) {
@@ -368,9 +390,9 @@ export class WorkerTaskRunner extends TaskRunner {
       reject(
         new WorkerThreadError(
           this.#Worker === undefined
-            ? `This runtime cannot start worker threads (node:worker_threads): ${_message(cause)}`
-            : `No worker thread can run task "${taskDefinition(task.fn)?.name}": ${_message(cause)}`,
-          { cause },
+            ? `This runtime cannot start worker threads (node:worker_threads), so ${_describeTask(lost)} cannot run: ${_message(cause)}`
+            : `No worker thread can run ${_describeTask(lost)}: ${_message(cause)}`,
+          { cause, task: lost },
         ),
       );
       return;
@@ -378,8 +400,7 @@ export class WorkerTaskRunner extends TaskRunner {
     const thread = this.#pick();
     const id = this.#nextId++;
     const signal = task.signal;
-    const name = taskDefinition(task.fn)!.name;
-    const job: _Job = { id, thread, name, signal, resolve, reject, onAbort: undefined, aborted: false, grace: undefined };
+    const job: _Job = { id, thread, task: lost, signal, resolve, reject, onAbort: undefined, aborted: false, grace: undefined };
     this.#jobs.set(id, job);
     if (thread.running++ === 0 && thread.ready) thread.worker.ref(); // a starting thread is still referenced
     const request = task.request;
@@ -490,7 +511,7 @@ export class WorkerTaskRunner extends TaskRunner {
       if (this.#jobs.get(job.id) !== job) return;
       this.#lose(
         thread,
-        `its worker thread was terminated: task "${job.name}" did not end within ${this.#graceMs} ms (abortGraceMs) of its abort. ` +
+        `its worker thread was terminated: the task did not end within ${this.#graceMs} ms (abortGraceMs) of its abort. ` +
           `A long loop should check this.signal.aborted now and then`,
         job.signal.reason,
       );
@@ -527,7 +548,7 @@ export class WorkerTaskRunner extends TaskRunner {
     for (const job of [...this.#jobs.values()]) {
       if (job.thread !== thread) continue;
       this.#end(job);
-      job.reject(new WorkerThreadError(`Task "${job.name}" did not finish: ${reason}.`, { cause }));
+      job.reject(new WorkerThreadError(`${_describeTask(job.task)} did not finish: ${reason}.`, { cause, task: job.task }));
     }
     // Start the replacement now, so a retry (or the next task) finds it ready instead of waiting for it to load.
     if (!this.#closed && this.#broken === undefined && this.#pool.length < this.threads) this.#spawn();
@@ -548,6 +569,10 @@ export class WorkerTaskRunner extends TaskRunner {
       else reject(new WorkerThreadError(`No worker thread can start: ${_message(cause)}`, { cause }));
     }
   }
+}
+
+function _describeTask(task: WorkerThreadTask): string {
+  return `Task "${task.name}" (attempt ${task.attempt})`;
 }
 
 function _describeCrash(error: unknown): string {

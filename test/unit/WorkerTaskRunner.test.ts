@@ -185,7 +185,8 @@ describe("WorkerTaskRunner", () => {
       const first = await chan.next();
       const [error, info] = await retried;
       assert.ok(error instanceof WorkerThreadError, String(error));
-      assert.match(error.message, /crash-once/);
+      assert.match(error.message, /^Task "crash-once" \(attempt 1\) did not finish: its worker thread /);
+      assert.deepEqual(error.task, { name: "crash-once", attempt: 1, args: [chan.name, how] });
       assert.equal(info.attempt, 1);
       const second = await chan.next();
       chan.close();
@@ -195,6 +196,26 @@ describe("WorkerTaskRunner", () => {
       assert.equal(runner.stats().succeeded, 1);
     });
   }
+
+  it("names the task, attempt and arguments a lost thread ends, apart from the tasks on other threads", async () => {
+    const runner = await made({ threads: 2 });
+    const chan = channel();
+    runner.addTask(hold, chan.name, "elsewhere");
+    await chan.next((m) => m.kind === "started");
+    const failed = once(runner, "failure");
+    runner.addTask(crashOnce, chan.name, "exit");
+    const [error, info] = await failed;
+    assert.ok(error instanceof WorkerThreadError, String(error));
+    assert.deepEqual(error.task, { name: "crash-once", attempt: 1, args: [chan.name, "exit"] });
+    assert.match(error.message, /^Task "crash-once" \(attempt 1\) did not finish: its worker thread exited/);
+    assert.equal(info.name, "crash-once");
+    assert.equal(info.final, true);
+    assert.equal(runner.stats().running, 1, "the task on the other thread runs on");
+    chan.post("release elsewhere");
+    assert.deepEqual(await runner.drain({ timeoutMs: 5_000 }), { drained: true, unfinished: [] });
+    chan.close();
+    assert.equal(runner.stats().succeeded, 1);
+  });
 
   it("reports a task's own error with its name, message and code", async () => {
     const runner = await made({ threads: 1 });
@@ -244,7 +265,8 @@ describe("WorkerTaskRunner", () => {
     assert.deepEqual(result.unfinished.map((t) => [t.name, t.state]), [["spin", "running"]]);
     const [error] = await failed;
     assert.ok(error instanceof WorkerThreadError);
-    assert.match(error.message, /closed/);
+    assert.equal(error.message, 'Task "spin" (attempt 3) did not start: the runner was closed.', "its retries are refused too");
+    assert.deepEqual(error.task, { name: "spin", attempt: 3, args: [flags] });
     assert.equal(Atomics.load(flags, 0), 1, "its retries started no thread after close()");
     assert.equal(runner.stats().running, 0);
     assert.deepEqual(await runner.drain(), { drained: true, unfinished: [] });
