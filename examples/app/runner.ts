@@ -12,7 +12,7 @@
  */
 import { type BackgroundTasks, defineTask, type TaskRunner, type TaskRunnerOptions, type TaskRunnerStats } from "@background/tasks";
 import { BullMQTaskRunner } from "@background/tasks/bullmq";
-import { WorkerTaskRunner, WorkerThreadError } from "@background/tasks/worker";
+import { WorkerTaskRunner } from "@background/tasks/worker";
 import { config } from "./config.ts";
 import { MailTrackingTaskRunner } from "./mail/mailSpool.ts";
 import { reportTaskFailure } from "./taskReports.ts";
@@ -59,8 +59,7 @@ export const csvRunner: TaskRunner = config.csvThreads === 0 ? runner : new Work
   timeoutMs: config.taskTimeoutMs,
   onError(error, info) {
     reportTaskFailure(error, info);
-    // The task reports its own failures; one whose thread died could not.
-    if (error instanceof WorkerThreadError) failUploadOfLostThread(error.message);
+    failUploadOfLostThread(error, info); // the task reports its own failures; one whose thread died could not
   },
 });
 

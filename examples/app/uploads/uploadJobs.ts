@@ -9,6 +9,8 @@
  */
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
+import type { TaskErrorInfo } from "@background/tasks";
+import { WorkerThreadError } from "@background/tasks/worker";
 import { config } from "../config.ts";
 
 export type UploadStatus = "queued" | "running" | "done" | "failed";
@@ -93,14 +95,15 @@ export function publishUploadProgress(progress: UploadProgress): void {
 }
 
 /**
- * A CSV task's worker thread died (it crashed, or was terminated after a timeout) before the
- * task could report: its job, when it can be told apart (the only one running), is failed with
- * `reason`. Otherwise the failure is in `GET /tasks` and on stderr.
+ * The CSV runner's `onError`: a CSV task reports its own failures, but one whose worker thread was
+ * lost (it crashed, ran out of memory, or was terminated after a timeout) could not. Its job, the
+ * task's argument, is failed here with the error's message, which names the task and attempt;
+ * the jobs on other threads run on. Nothing changes while a retry follows.
  */
-export function failUploadOfLostThread(reason: string): void {
-  const running = [...jobs.values()].filter((job) => job.status === "running");
-  if (running.length !== 1) return;
-  Object.assign(running[0]!, { status: "failed", error: { line: undefined, reason }, finishedAt: new Date().toISOString() });
+export function failUploadOfLostThread(error: unknown, info: TaskErrorInfo): void {
+  if (!(error instanceof WorkerThreadError) || !info.final) return;
+  const id = error.task?.args[0];
+  if (typeof id === "string") failUpload(id, error.message);
 }
 
 /** Fails a job that will not run, with `reason`. */
