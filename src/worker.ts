@@ -76,8 +76,8 @@ export interface WorkerTaskRunnerOptions extends TaskRunnerOptions {
    */
   readonly module: URL | string;
   /**
-   * How many threads run tasks. They start when the first tasks arrive and
-   * stay, idle ones without keeping the process alive.
+   * How many threads run tasks. They start with the runner (`ready()`
+   * waits for them) and stay, idle ones without keeping the process alive.
    * @default the number of CPU cores less one, at least 1 (2 on Node 20, which cannot tell)
    */
   readonly threads?: number;
@@ -93,7 +93,10 @@ export interface WorkerTaskRunnerOptions extends TaskRunnerOptions {
    * lowers that thread alone: 19 makes background work lose every contest
    * for a CPU core against the server's own thread. 0 leaves the threads at
    * the server's priority. Elsewhere (macOS, Windows) the priority is per
-   * process, so it is left alone.
+   * process, so it is left alone. Threads the runtime creates later from a
+   * worker thread inherit its niceness; on Bun these can be helpers the
+   * whole process shares (garbage collection, compilation), made on first
+   * need by whichever thread needs them first.
    * @default 19
    */
   readonly niceness?: number;
