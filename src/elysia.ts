@@ -103,6 +103,7 @@ const kPlatform: unique symbol = Symbol("@background/tasks.elysiaPlatform");
 type _Marked = Request & { [kFailed]?: true; [kPlatform]?: readonly [RequestAddressServer] };
 /** A started app's Bun server, kept on the app's store (non-enumerable) by the plugin's start hook. */
 const kStoreServer: unique symbol = Symbol("@background/tasks.elysiaStoreServer");
+const kStoreSettings: unique symbol = Symbol("@background/tasks.elysiaStoreSettings");
 const NO_PLATFORM: readonly unknown[] = Object.freeze([]);
 
 const runnerIds = new WeakMap<TaskRunner, number>();
@@ -181,7 +182,10 @@ export function backgroundTasks(options: TaskRunner | ElysiaBackgroundTasksOptio
   };
 
   return new Elysia({ name: PLUGIN_NAME, seed })
-    .onStart((app) => _recordServer(app.store, app.server))
+    .onStart((app) => {
+      _claimApp(app.store, seed);
+      _recordServer(app.store, app.server);
+    })
     .wrap(wrapHandler)
     .onError({ as: "global" }, ({ request, error }) => {
       (request as _Marked)[kFailed] = true;
@@ -201,6 +205,25 @@ export function backgroundTasks(options: TaskRunner | ElysiaBackgroundTasksOptio
       if (unwrapped) _startUnwrapped(handOver, tasks, request, platform?.[0]);
       return undefined as unknown as BackgroundTasksContext;
     }) as unknown as BackgroundTasksPlugin; // the 503 answer stays out of every route's response types
+}
+
+/**
+ * Refuses a second plugin with other settings in one app: the plugin's hooks are global, so the
+ * first one registered would serve every route and the other's runner would silently go unused.
+ */
+function _claimApp(store: unknown, seed: object): void {
+  if (store === null || typeof store !== "object") return;
+  const settings = JSON.stringify(seed);
+  const claimed = (store as { [kStoreSettings]?: string })[kStoreSettings];
+  if (claimed === undefined) Object.defineProperty(store, kStoreSettings, { value: settings, configurable: true });
+  else if (claimed !== settings) {
+    throw new Error(
+      "backgroundTasks(): this Elysia app uses the plugin twice with different settings (another runner or policy). " +
+        "Its hooks serve every route of the app, so only the first would apply. Use one backgroundTasks(...) per app; " +
+        "to run some tasks on another runner (a WorkerTaskRunner, a durable runner), add a task that hands them over: " +
+        "backgroundTasks.addTask(() => void otherRunner.addTask(processCsv, path)).",
+    );
+  }
 }
 
 /** Keeps a started app's server on its store if it is Bun's: adapters that only imitate `requestIP` throw. */

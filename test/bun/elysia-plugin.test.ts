@@ -221,6 +221,14 @@ describe("plugin identity", () => {
     expect(hooks(other).derive).toBe(hooks(once).derive * 2);
   });
 
+  test("two plugins with different runners in one app are refused when it starts, with what to do instead", () => {
+    const csvRunner = new TaskRunner();
+    const csv = new Elysia({ prefix: "/csv" }).use(backgroundTasks(csvRunner)).post("/", () => "queued");
+    const app = new Elysia().use(backgroundTasks()).use(csv);
+    expect(() => listen(app)).toThrow(/uses the plugin twice with different settings.*otherRunner\.addTask/);
+    servers.push(app.server!); // listen() started the server before its start hooks ran
+  });
+
   test("routes of a sub-app that uses the plugin get a typed backgroundTasks, one list per request", async () => {
     const runner = new TaskRunner();
     const ran: string[] = [];
