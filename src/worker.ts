@@ -150,7 +150,7 @@ export interface WorkerThreadTask {
 export class WorkerThreadError extends Error {
   override readonly name = "WorkerThreadError";
   /** The attempt the thread was running or about to run; `undefined` when the error is about no task (`ready()`). */
-  readonly task: WorkerThreadTask | undefined;
+  declare readonly task: WorkerThreadTask | undefined;
 
   /**
    * @param message what happened to the thread
@@ -158,7 +158,8 @@ export class WorkerThreadError extends Error {
    */
   constructor(message: string, options?: { cause?: unknown; task?: WorkerThreadTask }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.task = options?.task;
+    // Not enumerable: a logged error shows its message (the task and attempt), never the task's arguments.
+    Object.defineProperty(this, "task", { value: options?.task, enumerable: false });
   }
 }
 

@@ -2,6 +2,7 @@
 // report on a BroadcastChannel, so each step waits on a message, never on a delay.
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { inspect } from "node:util";
 import { defineTask, getBackgroundTasks, TaskTimeoutError, withBackgroundTasks } from "../../src/mod.ts";
 import type { TaskErrorInfo } from "../../src/mod.ts";
 import { WorkerTaskRunner, WorkerThreadError } from "../../src/worker.ts";
@@ -21,8 +22,11 @@ const made = async (options: Omit<ConstructorParameters<typeof WorkerTaskRunner>
 // and the new channel, finding it still set, does not subscribe again. Each test here opens a channel
 // right after the one before closed its own, so this channel stays open until the file ends.
 const subscribed = new BroadcastChannel("worker-test-stay-subscribed");
+/** The tests' channels still open: a test that failed before closing its own leaves it here. */
+const open = new Set<BroadcastChannel>();
 after(async () => {
   for (const runner of runners) await runner.close({ timeoutMs: 1_000 });
+  for (const port of open) port.close(); // an open channel would keep the process alive after a failure
   subscribed.close();
 });
 
@@ -33,6 +37,7 @@ type Message = Record<string, any>;
 function channel(): { name: string; next(match?: (m: Message) => boolean): Promise<Message>; post(m: string): void; close(): void } {
   const name = `worker-test-${Date.now()}-${channels++}`;
   const port = new BroadcastChannel(name);
+  open.add(port);
   const seen: Message[] = [];
   let waiters: { match: (m: Message) => boolean; resolve: (m: Message) => void }[] = [];
   port.onmessage = (event: MessageEvent) => {
@@ -62,7 +67,10 @@ function channel(): { name: string; next(match?: (m: Message) => boolean): Promi
       });
     },
     post: (m) => port.postMessage(m),
-    close: () => port.close(),
+    close: () => {
+      port.close();
+      open.delete(port);
+    },
   };
 }
 
@@ -208,6 +216,7 @@ describe("WorkerTaskRunner", () => {
     assert.ok(error instanceof WorkerThreadError, String(error));
     assert.deepEqual(error.task, { name: "crash-once", attempt: 1, args: [chan.name, "exit"] });
     assert.match(error.message, /^Task "crash-once" \(attempt 1\) did not finish: its worker thread exited/);
+    assert.ok(!inspect(error).includes(chan.name), "a logged error does not print the task's arguments");
     assert.equal(info.name, "crash-once");
     assert.equal(info.final, true);
     assert.equal(runner.stats().running, 1, "the task on the other thread runs on");
