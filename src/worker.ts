@@ -148,11 +148,14 @@ export interface WorkerThreadTask {
  * ```
  */
 export class WorkerThreadError extends Error {
+  /** Always `"WorkerThreadError"`. */
   override readonly name = "WorkerThreadError";
   /** The attempt the thread was running or about to run; `undefined` when the error is about no task (`ready()`). */
   declare readonly task: WorkerThreadTask | undefined;
 
   /**
+   * Made by the runner when a thread is lost; reported to `onError` and the failure and retry events.
+   *
    * @param message what happened to the thread
    * @param options the thread's error, if any, as `cause`; the attempt it ended, as `task`
    */
@@ -268,7 +271,11 @@ export class WorkerTaskRunner extends TaskRunner {
   #nextId = 1;
   #closed = false;
 
-  /** @param options the tasks module, the number of threads, and the {@link TaskRunnerOptions} */
+  /**
+   * Makes the runner and starts its threads; every option is checked here, so a bad one fails at start-up.
+   *
+   * @param options the tasks module, the number of threads, and the {@link TaskRunnerOptions}
+   */
   constructor(options: WorkerTaskRunnerOptions) {
     _checkThreadsExist();
     if (options === null || typeof options !== "object") {
