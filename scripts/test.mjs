@@ -3,9 +3,10 @@
 //        npm test -- unit         the build, then only the steps whose name contains "unit"
 //        npm run test:node        (also test:bun, test:deno, test:static) the build, then one runtime's steps
 // Steps run side by side as far as two cores allow: the static checks one after another from the
-// start; after the build, the unit suites one at a time (with the light Bun and Deno suites beside
-// them); then the end-to-end files, slowest first. Each step prints its output when it ends.
-// Counts come from each runner's JUnit report, not from its console output.
+// start; after the build, the unit suites (with the light Bun and Deno suites and the two long
+// waiting end-to-end files beside them); then the other end-to-end files, slowest first. Each step
+// prints its output when it ends. Counts come from each runner's JUnit report, not from its
+// console output.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -93,16 +94,17 @@ const steps = [
   { name: "typecheck types", runtime: "static", lane: "static", cmd: tsc("test/types/tsconfig.json") },
   { name: "lint", runtime: "static", lane: "static", cmd: [process.execPath, ["scripts/lint.mjs"]] },
   { name: "doc examples deno", runtime: "deno", lane: "static", files: ["src/"], run: docTest },
-  // One unit suite at a time, and before the end-to-end suites: they run real worker threads at
-  // the lowest CPU priority, which a fully loaded 2-core machine starves for a minute and more.
+  // The unit suites before the end-to-end suites, Node's alone, then Bun's and Deno's (the two
+  // lightest) side by side: they run real worker threads at the lowest CPU priority, which a fully
+  // loaded 2-core machine starves for a minute and more.
   { name: "unit node", runtime: "node", lane: "unit", after: ["build"], files: unitFiles, run: nodeTest(2) },
   { name: "unit bun", runtime: "bun", lane: "unit", after: ["build"], files: testFiles("test/unit"), run: bunTest(30_000) },
-  { name: "unit deno", runtime: "deno", lane: "unit", after: ["build"], files: testFiles("test/unit"), run: denoTest },
+  { name: "unit deno", runtime: "deno", after: ["build", "unit node"], files: testFiles("test/unit"), run: denoTest },
   // Mostly waiting on the servers they start: they fit beside the unit suites.
   { name: "e2e node waiting", runtime: "node", after: ["build"], files: waiting, run: nodeTest(2) },
   { name: "bun", runtime: "bun", after: ["build"], files: testFiles("test/bun"), run: bunTest(120_000) },
   { name: "deno", runtime: "deno", after: ["build"], files: testFiles("test/deno"), run: denoTest },
-  // Several files at once: most of their time is spent waiting on the servers they start.
+  // Several files at once, slowest first (see slowestFirst).
   { name: "e2e node", runtime: "node", after: ["build", ...unitSteps], files: e2eFiles, run: nodeTest(e2eConcurrency) },
 ].filter((step) => step.name === "build" || only.length === 0 || only.some((word) => step.name.includes(word) || step.runtime === word))
   .filter((step) => !step.files || step.files.length > 0);
