@@ -259,19 +259,24 @@ export class TaskRunner {
     if (timeoutMs !== undefined) _checkTimeout("TaskRunner.drain", "timeoutMs", timeoutMs, true);
     if (this.#isIdle()) return Promise.resolve({ drained: true, unfinished: [] });
     return new Promise((resolve) => {
-      const deadline = timeoutMs === undefined || timeoutMs === Infinity ? undefined : setTimeout(() => {
+      let deadline: ReturnType<typeof setTimeout> | undefined;
+      const done = (): void => {
+        clearTimeout(deadline);
+        resolve({ drained: true, unfinished: [] });
+      };
+      // Waiting before the timer is set: a platform may run microtasks inside setTimeout (Deno's test runner does).
+      this.#drainWaiters.push(done);
+      if (timeoutMs === undefined || timeoutMs === Infinity) return;
+      deadline = setTimeout(() => {
         const at = this.#drainWaiters.indexOf(done);
-        if (at >= 0) this.#drainWaiters.splice(at, 1);
+        if (at < 0) return; // drained meanwhile
+        this.#drainWaiters.splice(at, 1);
         const unfinished = this.#unfinished();
         const reason = new DrainTimeoutError(timeoutMs);
         for (const task of [...this.#running]) _abortContext(task.context!, reason);
         resolve({ drained: false, unfinished });
       }, timeoutMs);
-      const done = (): void => {
-        clearTimeout(deadline);
-        resolve({ drained: true, unfinished: [] });
-      };
-      this.#drainWaiters.push(done);
+      if (!this.#drainWaiters.includes(done)) clearTimeout(deadline); // drained while the timer was being set
     });
   }
 
