@@ -50,7 +50,18 @@ const bunTest = (timeout) => (files, junit) => [bin("bun"), [
   `--reporter-outfile=${junit}`,
   ...files.map((f) => "./" + f),
 ]];
-const docTest = (files, junit) => deno("test", "-A", "--config", "deno.test.json", "--doc", `--junit-path=${junit}`, ...files);
+const docTest = (files, junit) =>
+  deno(
+    "test",
+    "-A",
+    "--config",
+    "deno.test.json",
+    "--doc",
+    "--preload",
+    "test/fixtures/throwingAssert.ts",
+    `--junit-path=${junit}`,
+    ...files,
+  );
 // --parallel: each file in its own worker, as many at once as there are cores.
 const denoTest = (files, junit) =>
   deno("test", "-A", "--config", "deno.test.json", "--no-check", "--parallel", `--junit-path=${junit}`, ...files);
