@@ -259,6 +259,7 @@ export class TaskRunner {
     if (timeoutMs !== undefined) _checkTimeout("TaskRunner.drain", "timeoutMs", timeoutMs, true);
     if (this.#isIdle()) return Promise.resolve({ drained: true, unfinished: [] });
     return new Promise((resolve) => {
+      // deno-lint-ignore prefer-const -- done() reads it before the timer is set
       let deadline: ReturnType<typeof setTimeout> | undefined;
       const done = (): void => {
         clearTimeout(deadline);
