@@ -259,6 +259,36 @@ export function headlines(results) {
       });
     }
   }
+  const runtimeLabel = { node: "Node", bun: "Bun", deno: "Deno" };
+  const timerModes = { inProcess: "in-process", worker: "worker threads (niceness 19)", workerNormalPriority: "worker threads at normal priority" };
+  for (const [key, r] of Object.entries(s.worker?.runtimes ?? {})) {
+    if (!r.throughput) continue;
+    headline(list, {
+      group: "workerPool",
+      id: `worker.${key}.noop`,
+      label: `${runtimeLabel[key] ?? key}, concurrency 256`,
+      unit: "k tasks/s",
+      value: pick(r.throughput["noop c=256"] && scale(r.throughput["noop c=256"], 1e-3)),
+      goal: { op: ">=", value: 50 },
+    });
+    headline(list, {
+      group: "workerPool",
+      id: `worker.${key}.roundTrip`,
+      label: `${runtimeLabel[key] ?? key}, one task's round trip on an idle pool`,
+      unit: "µs",
+      value: pick(r.roundTripUs),
+    });
+    for (const [mode, value] of Object.entries(r.timerDelayMaxMs ?? {})) {
+      headline(list, {
+        group: "workerTimers",
+        id: `worker.${key}.timer.${mode}`,
+        label: `${runtimeLabel[key] ?? key}: ${timerModes[mode] ?? mode}`,
+        unit: "ms",
+        value: pick(value),
+        goal: mode === "worker" ? { op: "<=", value: 60 } : undefined,
+      });
+    }
+  }
   return list;
 }
 
@@ -294,6 +324,8 @@ export const shortGroups = {
   foregroundRps: "Log endpoint throughput",
   csvThreads: "Two 80 MB CSVs",
   csvThreadsRate: "Two 80 MB CSVs, rows/s",
+  workerPool: "Worker pool, no-op defined tasks",
+  workerTimers: "Main-loop timer delay, four 400 ms CPU tasks (worst, ms)",
 };
 
 export const groups = {
@@ -312,6 +344,8 @@ export const groups = {
   foregroundRps: "Log endpoint throughput, idle and while two 80 MB CSVs are processed (thousand req/s)",
   csvThreads: "Two 80 MB CSVs at once, no load: completion time, worker thread ÷ in-process",
   csvThreadsRate: "Two 80 MB CSVs at once, no load: thousand rows/s (both files)",
+  workerPool: "WorkerTaskRunner (2 threads): thousand no-op tasks/s through the pool, and one task's round trip",
+  workerTimers: "A 1 ms timer chain on the main thread while four 400 ms CPU-bound tasks run: worst delay (ms)",
 };
 
 const show = (v, unit) => `${formatNumber(v.median)} (${formatNumber(v.min)}–${formatNumber(v.max)})${unit === "×" ? "×" : " " + unit}`;
