@@ -260,7 +260,11 @@ export function headlines(results) {
     }
   }
   const runtimeLabel = { node: "Node", bun: "Bun", deno: "Deno" };
-  const timerModes = { inProcess: "in-process", worker: "worker threads (niceness 19)", workerNormalPriority: "worker threads at normal priority" };
+  const timerModes = {
+    inProcess: "in-process",
+    worker: "worker threads (niceness 19)",
+    workerNormalPriority: "worker threads at normal priority",
+  };
   for (const [key, r] of Object.entries(s.worker?.runtimes ?? {})) {
     if (!r.throughput) continue;
     headline(list, {
