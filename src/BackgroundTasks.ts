@@ -138,11 +138,12 @@ export class BackgroundTasks {
    * body has been handed over; calling it again does nothing.
    *
    * @param outcome `responseAborted: true` when the client went away first
-   *   (then the tasks are skipped if `runOnAbort` is `false`); a function is
-   *   asked only when the answer is needed, for platforms where asking costs
+   *   (then the tasks are skipped if `runOnAbort` is `false`); it is read
+   *   only when the answer is needed (a getter or a function may ask the
+   *   platform, for platforms where asking costs)
    */
-  start(outcome?: { responseAborted?: boolean | (() => boolean) }): void {
-    this.#list.start(outcome?.responseAborted);
+  start(outcome?: { readonly responseAborted?: boolean | (() => boolean) }): void {
+    this.#list.start(outcome);
   }
 
   /** Starts nothing and gives up every task not yet started (counted as skipped). */

@@ -83,8 +83,8 @@ export class _HandOver {
   }
 
   /** Starts `tasks` once `response` has been handed over, as the platform tells. */
-  watch(tasks: BackgroundTasks, response: Response, request: Request | undefined, platform: readonly unknown[]): Response {
-    return this.#completions.watch(tasks, response, request, platform);
+  watch(tasks: BackgroundTasks, response: Response, request: Request | undefined, platform: ArrayLike<unknown>, first = 0): Response {
+    return this.#completions.watch(tasks, response, request, platform, first);
   }
 
   #returned(request: Request, response: unknown, args: ArrayLike<unknown>, platformOf: _PlatformOf | undefined): unknown {
@@ -103,10 +103,11 @@ export class _HandOver {
       return response;
     }
     // A Fetch handler's platform values are its arguments after the request.
-    const extra = platformOf === undefined ? Array.prototype.slice.call(args, 1) : platformOf(request);
+    const platform = platformOf === undefined ? args : platformOf(request);
+    const first = platformOf === undefined ? 1 : 0;
     const stored = tasks.stored();
-    if (stored === undefined) return this.watch(tasks, response, request, extra);
-    return stored.then(() => this.watch(tasks, response, request, extra), (error: unknown) => {
+    if (stored === undefined) return this.watch(tasks, response, request, platform, first);
+    return stored.then(() => this.watch(tasks, response, request, platform, first), (error: unknown) => {
       tasks.skip();
       return _unavailableResponse(error);
     });

@@ -1,4 +1,5 @@
 import type { BackgroundTasks } from "../BackgroundTasks.ts";
+import { _ABORTED } from "./_signal.ts";
 
 /**
  * When the platform gives no signal: the body itself. A `null` body counts
@@ -27,7 +28,7 @@ function _trackBody(body: ReadableStream<Uint8Array>, tasks: BackgroundTasks): R
   const finish = (responseAborted: boolean): void => {
     if (finished) return;
     finished = true;
-    setTimeout(() => tasks.start({ responseAborted }), 0);
+    setTimeout(() => tasks.start(responseAborted ? _ABORTED : undefined), 0);
   };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {

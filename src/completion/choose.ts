@@ -26,13 +26,19 @@ export class _Completions {
   /**
    * Starts `tasks` once `response` has been handed over; returns the
    * response to give the server: the same object, or a copy whose body is
-   * tracked when no platform signal was found.
+   * tracked when no platform signal was found. The platform's values are
+   * `platform` from index `first` on (a Fetch handler's arguments after the
+   * request, read in place).
    */
-  watch(tasks: BackgroundTasks, response: Response, request: Request | undefined, platform: readonly unknown[]): Response {
-    for (const value of platform) if (_isObject(value)) _keepAlive(value, tasks);
+  watch(tasks: BackgroundTasks, response: Response, request: Request | undefined, platform: ArrayLike<unknown>, first = 0): Response {
+    for (let i = first; i < platform.length; i++) {
+      const value = platform[i];
+      if (_isObject(value)) _keepAlive(value, tasks);
+    }
     for (const signal of this.#signals) {
       if (signal === this.#bun && request === undefined) continue; // Bun tells by the request
-      for (const value of platform) {
+      for (let i = first; i < platform.length; i++) {
+        const value = platform[i];
         if (!_isObject(value)) continue;
         const found = signal.find(value);
         if (found === undefined) continue;

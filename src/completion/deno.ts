@@ -1,6 +1,6 @@
 import type { CompletionInfo, DenoAbortSignal } from "../types.ts";
 import type { BackgroundTasks } from "../BackgroundTasks.ts";
-import type { _CompletionSignal } from "./_signal.ts";
+import { _ABORTED, type _CompletionSignal } from "./_signal.ts";
 
 /** After this many aborted signals in a row and no live one, `"auto"` presumes Deno's legacy behaviour. */
 const PRESUME_LEGACY_AFTER = 32;
@@ -41,8 +41,8 @@ export class _DenoCompletion implements _CompletionSignal<PromiseLike<unknown>> 
     // The signal must exist before the client leaves to record it, so it is made now or never.
     const signal = this.#readsSignal() ? request.signal : undefined;
     completed.then(
-      () => tasks.start({ responseAborted: signal !== undefined && this.#clientLeft(signal) }),
-      () => tasks.start({ responseAborted: true }),
+      () => tasks.start(signal !== undefined && this.#clientLeft(signal) ? _ABORTED : undefined),
+      () => tasks.start(_ABORTED),
     );
   }
 

@@ -3,6 +3,14 @@ import type { _RunnerCore } from "../TaskRunner.ts";
 import { _Task, type _TaskOwner } from "./_task.ts";
 import { _storeWorks } from "../_storeFailures.ts";
 
+/**
+ * What `start` is told of the response: `responseAborted` is read only when
+ * the answer is needed (asking some platforms costs), so it may be a getter
+ * or a function.
+ * @internal
+ */
+export type _Outcome = { readonly responseAborted?: boolean | (() => boolean) };
+
 /** How a request's tasks run: the list's options, checked by `BackgroundTasks`. @internal */
 export type _ListPolicy = Pick<BackgroundTasksOptions, "order" | "stopOnError" | "runOnAbort">;
 
@@ -21,7 +29,9 @@ export class _TaskList implements _TaskOwner {
   #active = 0;
   #added = 0;
   #started = false;
-  #aborted: boolean | (() => boolean) = false;
+  #outcome: _Outcome | undefined;
+  /** The outcome's answer, once asked. */
+  #aborted: boolean | undefined;
   #settledWaiters: (() => void)[] | undefined;
   #storing: Promise<void>[] | undefined;
 
@@ -40,8 +50,11 @@ export class _TaskList implements _TaskOwner {
   }
 
   get responseAborted(): boolean {
-    const aborted = this.#aborted;
-    return typeof aborted === "boolean" ? aborted : (this.#aborted = aborted());
+    if (this.#aborted === undefined) {
+      const told = this.#outcome?.responseAborted;
+      this.#aborted = typeof told === "function" ? told() : told === true;
+    }
+    return this.#aborted;
   }
 
   add(fn: TaskFunction, args: readonly unknown[]): void {
@@ -67,10 +80,11 @@ export class _TaskList implements _TaskOwner {
     });
   }
 
-  start(aborted: boolean | (() => boolean) | undefined): void {
+  start(outcome: _Outcome | undefined): void {
     if (this.#started) return;
     this.#started = true;
-    if (aborted !== undefined) this.#aborted = aborted;
+    this.#outcome = outcome;
+    this.#aborted = undefined; // asked again: a reading before the start knew nothing yet
     if (this.#waiting.length === 0) this.#afterProgress();
     else if (this.#policy.runOnAbort === false && this.responseAborted) this.#skipRest();
     else {
