@@ -15,6 +15,7 @@ import { _checkSettings, _checkTimeout, _MAX_TIMER_MS } from "./_settings.ts";
 import { _Task } from "./runner/_task.ts";
 import { _abortContext, _TaskContext } from "./runner/TaskContext.ts";
 import { _Queue } from "./runner/queue.ts";
+import { _WaitingTasks } from "./runner/waiting.ts";
 import { _KindLimiter, _ownLimit } from "./runner/limiter.ts";
 import { _nextRetryDelay, _retriesOf, type _RetryDelay, _retryDelayOf, _timeoutOf, _withinTimeout } from "./runner/attempt.ts";
 import { _Events, _reportFailure, type TaskEventInfo, type TaskRunnerEvents } from "./runner/events.ts";
@@ -76,7 +77,7 @@ export class TaskRunner {
   readonly #events = new _Events();
 
   /** Accepted, waiting for their response or an earlier task of their request. */
-  readonly #waiting = new Set<_Task>();
+  readonly #waiting = new _WaitingTasks();
   /** Ready to run, in order. */
   readonly #queue = new _Queue<_Task>();
   /** Tasks of a kind with its own `concurrency`, waiting for a place. */

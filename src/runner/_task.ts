@@ -32,6 +32,9 @@ export class _Task implements AcceptedTask {
   readonly asyncContext: _AsyncContext | undefined = _captureContext();
   /** When the task last entered the run queue (`performance.now()`), kept only for observers. */
   _queuedAt = 0;
+  /** Its neighbours while the runner counts it as waiting (see `_WaitingTasks`). */
+  previousWaiting: _Task | undefined = undefined;
+  nextWaiting: _Task | undefined = undefined;
 
   constructor(fn: TaskFunction, args: readonly unknown[], owner: _TaskOwner | undefined) {
     this.fn = fn;
