@@ -1,9 +1,11 @@
 // Quick interleaved A/B of server variants while working on the hot path: CPU time per request
 // (steadier than throughput on a shared machine) and throughput, median of the rounds.
 //   node bench/profile/ab.mjs <runtime> <file> <MODE,MODE,...> [rounds=5] [seconds=3] [METHOD /path]
+// A mode written MODE@DIR runs DIR's copy of <file> (another checkout, built), to set a change
+// beside the code before it: e.g. wrapped,wrapped@/tmp/base.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { interleave, warmUp } from "../lib/compare.mjs";
 import { runLoad } from "../lib/load.mjs";
 import { startServer } from "../lib/proc.mjs";
@@ -16,11 +18,13 @@ if (!command || !file || !modes) {
   process.exit(2);
 }
 const variants = [];
-for (const mode of modes.split(",")) {
-  const [cmd, args] = command();
-  const server = await startServer({ name: mode, cmd, args, env: { MODE: mode, DATA_DIR: mkdtempSync(join(tmpdir(), "ab-")) } });
+for (const name of modes.split(",")) {
+  const [mode, dir] = name.split("@");
+  const [cmd, args] = dir === undefined ? command() : runtimes[runtime].command(resolve(dir, file));
+  const env = { MODE: mode, DATA_DIR: mkdtempSync(join(tmpdir(), "ab-")) };
+  const server = await startServer({ name, cmd, args, env, cwd: dir });
   await warmUp(server, { method, path }, 2);
-  variants.push({ name: mode, server });
+  variants.push({ name, server });
 }
 try {
   const result = await interleave({

@@ -3,10 +3,11 @@
 // a warm-up (so the JIT has compiled the hot path) the counters are zeroed, wrk sends load for a
 // while, and the instructions executed by the server (all threads) are divided by the requests.
 //   node bench/profile/instructions.mjs <runtime> <file> <MODE,MODE,...> [rounds=3] [seconds=8] [METHOD /path]
+// A mode written MODE@DIR runs DIR's copy of <file>, to set a change beside the code before it.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { runLoad } from "../lib/load.mjs";
 import { sleep, startServer, which } from "../lib/proc.mjs";
 import { summarize } from "../lib/stats.mjs";
@@ -20,13 +21,16 @@ export async function instructionsPerRequest(
   const variants = [];
   try {
     for (const mode of modes) {
-      const [cmd, args] = runtimes[runtime].command(file);
-      const out = join(dir, `${mode}.%p`);
+      // MODE@DIR runs DIR's copy of the file (another checkout, built), as in ab.mjs.
+      const [name, checkout] = mode.split("@");
+      const [cmd, args] = runtimes[runtime].command(checkout === undefined ? file : resolve(checkout, file));
+      const out = join(dir, `${mode.replace(/\W/g, "_")}.%p`);
       const server = await startServer({
         name: mode,
         cmd: "valgrind",
         args: ["--tool=callgrind", "--collect-atstart=yes", `--callgrind-out-file=${out}`, cmd, ...args],
-        env: { MODE: mode, DATA_DIR: mkdtempSync(join(dir, "data-")) },
+        env: { MODE: name, DATA_DIR: mkdtempSync(join(dir, "data-")) },
+        cwd: checkout,
         timeoutMs: 120_000,
       });
       variants.push({ mode, server });
@@ -41,12 +45,12 @@ export async function instructionsPerRequest(
         control(pid, "-z");
         const load = await runLoad({ url: server.url + path, method, durationS: seconds, connections: 8 });
         await sleep(300); // the tasks of the last requests
-        const before = dumps(dir, mode);
+        const before = dumps(dir, mode.replace(/\W/g, "_"));
         control(pid, "-d");
         let total;
         for (let i = 0; i < 600 && total === undefined; i++) {
           await sleep(100);
-          total = newDumpTotal(dir, mode, before);
+          total = newDumpTotal(dir, mode.replace(/\W/g, "_"), before);
         }
         if (total === undefined || load.requests === 0) {
           throw new Error(`${mode}: ${total === undefined ? "no callgrind dump within 60 s" : "no request answered"}`);
