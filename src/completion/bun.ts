@@ -50,6 +50,11 @@ export class _BunCompletion implements _CompletionSignal<RequestAddressServer> {
     return this.#server = candidate as RequestAddressServer;
   }
 
+  /** Whether `value` is the server already recognised. */
+  knows(value: object): boolean {
+    return value === this.#server;
+  }
+
   watch(tasks: BackgroundTasks, request: Request, server: RequestAddressServer): void {
     if (this.#fresh.push(new _Watched(tasks, request, server)) === 1) setTimeout(() => this.#checkFresh(), 0);
   }

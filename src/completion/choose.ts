@@ -33,7 +33,8 @@ export class _Completions {
   watch(tasks: BackgroundTasks, response: Response, request: Request | undefined, platform: ArrayLike<unknown>, first = 0): Response {
     for (let i = first; i < platform.length; i++) {
       const value = platform[i];
-      if (_isObject(value)) _keepAlive(value, tasks);
+      // Bun's server has no waitUntil, and asking it is a slow property miss on every request.
+      if (_isObject(value) && !this.#bun.knows(value)) _keepAlive(value, tasks);
     }
     for (const signal of this.#signals) {
       if (signal === this.#bun && request === undefined) continue; // Bun tells by the request
