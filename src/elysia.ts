@@ -26,7 +26,6 @@ import type { BackgroundTasksOptions, RequestAddressServer, TaskRunnerOptions } 
 import { BackgroundTasks, defaultTaskRunner } from "./BackgroundTasks.ts";
 import { TaskRunner } from "./TaskRunner.ts";
 import { TaskQueueFullError } from "./errors.ts";
-import { getBackgroundTasks } from "./getBackgroundTasks.ts";
 import { _HandOver, _queueFullResponse } from "./handOver.ts";
 import { _kTasks, type _Registered } from "./_registry.ts";
 import { _checkOptions, _POLICY_OPTIONS } from "./_options.ts";
@@ -198,9 +197,12 @@ export function backgroundTasks(options: TaskRunner | ElysiaBackgroundTasksOptio
       const request = context.request as _Marked;
       const platform = (context.store as { [kStoreServer]?: readonly [RequestAddressServer] })[kStoreServer];
       if (platform !== undefined) request[kPlatform] = platform;
-      const unwrapped = (request as _Registered)[_kTasks] === undefined;
-      if (unwrapped) (request as _Registered)[_kTasks] = handOver.init;
-      const tasks = getBackgroundTasks(request);
+      // The wrapper registered the request (or an outer withBackgroundTasks did, with its options).
+      const registered = (request as _Registered)[_kTasks];
+      const unwrapped = registered === undefined;
+      const tasks = registered instanceof BackgroundTasks
+        ? registered
+        : ((request as _Registered)[_kTasks] = new BackgroundTasks(registered ?? handOver.init, request));
       (context as { backgroundTasks?: BackgroundTasks }).backgroundTasks = tasks;
       if (unwrapped) _startUnwrapped(handOver, tasks, request, platform?.[0]);
       return undefined as unknown as BackgroundTasksContext;
