@@ -34,7 +34,7 @@ export async function run(ctx) {
       file: "bench/servers/elysia-hello.ts",
       runtime: "bun",
       modes: ["plain", "plugin"],
-      extra: ["untouched", "after", "floor", "sent"],
+      extra: ["untouched", "after", "floor", "sent", "signal"],
       needs: elysiaPluginAvailable,
     },
   ];
