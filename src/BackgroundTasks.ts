@@ -1,6 +1,7 @@
 import type { BackgroundTasksOptions, TaskFunction, TaskRequestInfo } from "./types.ts";
-import { _checkTaskFunction, _runnerCore, TaskRunner } from "./TaskRunner.ts";
-import { _TaskList } from "./runner/_taskList.ts";
+import { _checkTaskFunction, type _RunnerCore, _runnerCore, TaskRunner } from "./TaskRunner.ts";
+import { _Task } from "./runner/_task.ts";
+import { _storeWorks } from "./_storeFailures.ts";
 
 /**
  * The runner used when none is given: no concurrency limit, no bound, no
@@ -38,6 +39,9 @@ export interface BackgroundTasksInit extends BackgroundTasksOptions {
   readonly request?: TaskRequestInfo;
 }
 
+/** Tells a task's list that the task finished for good; reaches the list's private state. */
+let taskDone: (task: _Task, failed: boolean) => void;
+
 /**
  * One request's background tasks, FastAPI's `BackgroundTasks`: add tasks
  * while handling the request; they start once the response has been sent.
@@ -63,7 +67,19 @@ export class BackgroundTasks {
   readonly request: TaskRequestInfo | undefined;
   /** The runner that executes these tasks. */
   readonly runner: TaskRunner;
-  readonly #list: _TaskList;
+  readonly #core: _RunnerCore;
+  readonly #policy: BackgroundTasksOptions;
+  /** Accepted, not yet handed to the runner. */
+  #waiting: _Task[] = [];
+  /** Handed to the runner, not yet done for good. */
+  #active = 0;
+  #added = 0;
+  #started = false;
+  #outcome: _Outcome | undefined;
+  /** The outcome's answer, once asked. */
+  #aborted: boolean | undefined;
+  #settledWaiters: (() => void)[] | undefined;
+  #storing: Promise<void>[] | undefined;
 
   /**
    * Makes an empty list. `withBackgroundTasks` and the integrations make one
@@ -72,12 +88,16 @@ export class BackgroundTasks {
    * @param init the runner, the request, and ordering options
    * @param request the request, overriding `init.request` (so one `init` can serve many requests)
    */
-  constructor(init: BackgroundTasksInit = {}, request: TaskRequestInfo | undefined = init.request) {
+  constructor(
+    init: BackgroundTasksInit = {},
+    request: TaskRequestInfo | undefined = init.request,
+  ) {
     _checkInit(init);
     const { runner = defaultTaskRunner } = init;
     this.request = request;
     this.runner = runner;
-    this.#list = new _TaskList(_runnerCore(runner), init, request);
+    this.#core = _runnerCore(runner);
+    this.#policy = init;
   }
 
   /**
@@ -103,17 +123,30 @@ export class BackgroundTasks {
   // deno-lint-ignore no-explicit-any
   addTask<Args extends any[]>(fn: TaskFunction<Args>, ...args: Args): void {
     _checkTaskFunction(fn);
-    this.#list.add(fn as TaskFunction, args);
+    const task = new _Task(fn as TaskFunction, args, this, taskDone);
+    const stored = this.#core.accept(task);
+    if (stored === false) return;
+    if (stored !== undefined) (this.#storing ??= []).push(stored);
+    this.#added++;
+    this.#waiting.push(task);
+    if (this.#started) {
+      this.#advance();
+      this.#core.pump(false); // a task that adds a task: the new one starts after the caller returns
+    }
   }
 
   /** How many tasks were accepted so far. */
   get size(): number {
-    return this.#list.size;
+    return this.#added;
   }
 
   /** Whether the response was aborted before it was fully sent. */
   get responseAborted(): boolean {
-    return this.#list.responseAborted;
+    if (this.#aborted === undefined) {
+      const told = this.#outcome?.responseAborted;
+      this.#aborted = typeof told === "function" ? told() : told === true;
+    }
+    return this.#aborted;
   }
 
   /**
@@ -125,12 +158,18 @@ export class BackgroundTasks {
    * @returns a promise, or `undefined` when nothing is being stored
    */
   stored(): Promise<void> | undefined {
-    return this.#list.stored();
+    const storing = this.#storing;
+    if (storing === undefined) return undefined;
+    this.#storing = undefined;
+    return Promise.all(storing).then(() => {
+      _storeWorks();
+      return this.stored();
+    });
   }
 
   /** Whether {@link BackgroundTasks.start} (or {@link BackgroundTasks.skip}) was called. */
   get started(): boolean {
-    return this.#list.started;
+    return this.#started;
   }
 
   /**
@@ -143,12 +182,23 @@ export class BackgroundTasks {
    *   platform, for platforms where asking costs)
    */
   start(outcome?: { readonly responseAborted?: boolean | (() => boolean) }): void {
-    this.#list.start(outcome);
+    if (this.#started) return;
+    this.#started = true;
+    this.#outcome = outcome;
+    this.#aborted = undefined; // asked again: a reading before the start knew nothing yet
+    if (this.#waiting.length === 0) this.#afterProgress();
+    else if (this.#policy.runOnAbort === false && this.responseAborted) {
+      this.#skipRest();
+    } else {
+      this.#advance();
+      this.#core.pump(true);
+    }
   }
 
   /** Starts nothing and gives up every task not yet started (counted as skipped). */
   skip(): void {
-    this.#list.skip();
+    this.#started = true;
+    this.#skipRest();
   }
 
   /**
@@ -158,17 +208,71 @@ export class BackgroundTasks {
    *   task those add, has settled (for `waitUntil`); it never rejects
    */
   settled(): Promise<void> {
-    return this.#list.settled();
+    if (this.#started && this.#active === 0 && this.#waiting.length === 0) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => (this.#settledWaiters ??= []).push(resolve));
+  }
+
+  /** One of the tasks finished for good (`failed`: after its last attempt); the runner pumps after this. */
+  #taskDone(failed: boolean): void {
+    this.#active--;
+    if (failed && this.#policy.stopOnError === true) this.#skipRest();
+    else this.#advance();
+  }
+
+  /** Hands waiting tasks to the runner: all of them when parallel, else the next when none runs. */
+  #advance(): void {
+    while (
+      this.#waiting.length > 0 &&
+      (this.#policy.order === "parallel" || this.#active === 0)
+    ) {
+      this.#active++;
+      this.#core.enqueue(this.#waiting.shift()!);
+    }
+    this.#afterProgress();
+  }
+
+  #skipRest(): void {
+    const skipped = this.#waiting;
+    this.#waiting = [];
+    for (const task of skipped) this.#core.skip(task);
+    this.#afterProgress();
+  }
+
+  #afterProgress(): void {
+    if (
+      this.#active > 0 || this.#waiting.length > 0 ||
+      this.#settledWaiters === undefined
+    ) return;
+    const waiters = this.#settledWaiters;
+    this.#settledWaiters = undefined;
+    for (const resolve of waiters) resolve();
+  }
+
+  static {
+    taskDone = (task, failed) => (task.owner as BackgroundTasks).#taskDone(failed);
   }
 }
+
+/**
+ * What `start` is told of the response: `responseAborted` is read only when
+ * the answer is needed (asking some platforms costs), so it may be a getter
+ * or a function.
+ */
+type _Outcome = { readonly responseAborted?: boolean | (() => boolean) };
 
 /** Throws a RangeError or TypeError when the options of a list are not usable. @internal */
 export function _checkInit(init: BackgroundTasksInit): void {
   const { order = "sequential", runner = defaultTaskRunner } = init;
   if (order !== "sequential" && order !== "parallel") {
-    throw new RangeError(`BackgroundTasks: order must be "sequential" or "parallel", got ${JSON.stringify(order)}.`);
+    throw new RangeError(
+      `BackgroundTasks: order must be "sequential" or "parallel", got ${JSON.stringify(order)}.`,
+    );
   }
   if (!(runner instanceof TaskRunner)) {
-    throw new TypeError("BackgroundTasks: runner must be a TaskRunner (new TaskRunner({ ... })).");
+    throw new TypeError(
+      "BackgroundTasks: runner must be a TaskRunner (new TaskRunner({ ... })).",
+    );
   }
 }

@@ -172,7 +172,7 @@ export class TaskRunner {
   // deno-lint-ignore no-explicit-any
   addTask<Args extends any[]>(fn: TaskFunction<Args>, ...args: Args): boolean {
     _checkTaskFunction(fn);
-    const task = new _Task(fn, args, undefined);
+    const task = new _Task(fn, args);
     if (this.#accept(task) === false) return false;
     this.#enqueue(task);
     this.#pumpSoon();
@@ -441,7 +441,7 @@ export class TaskRunner {
       task.state = "done";
       this.#succeeded++;
       this.#emit("success", task);
-      task.owner?.taskDone(task, false);
+      task.ownerDone?.(task, false);
     } else {
       const final = task.attempt > _retriesOf(task.fn, this.#retries);
       const info = this.#info(task, timedOut, final);
@@ -450,7 +450,7 @@ export class TaskRunner {
         this.#failed++;
         this.#events.emit("failure", error, info);
         _reportFailure(this.#onError, error, info);
-        task.owner?.taskDone(task, true);
+        task.ownerDone?.(task, true);
       } else {
         this.#retried++;
         this.#events.emit("retry", error, info);

@@ -34,7 +34,6 @@ import { TaskRunner } from "./TaskRunner.ts";
 import { taskDefinition } from "./defineTask.ts";
 import { _kTasks, type _Registered } from "./_registry.ts";
 import { _observe } from "./_observers.ts";
-import { _TaskList } from "./runner/_taskList.ts";
 
 /** Where a recorded task stands. */
 export type RecordedTaskState = "added" | "running" | "succeeded" | "failed";
@@ -89,7 +88,7 @@ export class TaskRecorder {
   readonly runner: TaskRunner;
   readonly #records: _Record[] = [];
   readonly #byTask = new WeakMap<AcceptedTask, _Record>();
-  readonly #lists = new Set<_TaskList>();
+  readonly #lists = new Set<BackgroundTasks>();
   readonly #stop: () => void;
 
   /**
@@ -116,7 +115,7 @@ export class TaskRecorder {
         this.#records.push(record);
         this.#byTask.set(task, record);
         const owner = (task as { owner?: unknown }).owner;
-        if (owner instanceof _TaskList && !owner.started) this.#lists.add(owner);
+        if (owner instanceof BackgroundTasks && !owner.started) this.#lists.add(owner);
       },
       attempt: (task, attempt) => this.#attempt(task, attempt),
     });
@@ -143,7 +142,7 @@ export class TaskRecorder {
    * waits until every task has settled, as {@link TaskRecorder.settled} does.
    */
   runNow(): Promise<void> {
-    for (const list of this.#lists) list.start(undefined);
+    for (const list of this.#lists) list.start();
     this.#lists.clear();
     return this.settled();
   }

@@ -4,12 +4,10 @@ import { _TaskContext } from "./TaskContext.ts";
 import { type _AsyncContext, _captureContext } from "../_asyncContext.ts";
 import { idempotencyKeyOf } from "../idempotencyKey.ts";
 
-/** The request's list a task belongs to, as the runner sees it. @internal */
+/** The request's list a task belongs to, as the task's context reads it. @internal */
 export interface _TaskOwner {
   readonly request: TaskRequestInfo | undefined;
   readonly responseAborted: boolean;
-  /** The task finished for good (`failed`: after its last attempt). */
-  taskDone(task: _Task, failed: boolean): void;
 }
 
 /**
@@ -22,6 +20,8 @@ export class _Task implements AcceptedTask {
   readonly fn: TaskFunction;
   readonly args: readonly unknown[];
   readonly owner: _TaskOwner | undefined;
+  /** Tells the owner the task finished for good (`failed`: after its last attempt). */
+  readonly ownerDone: ((task: _Task, failed: boolean) => void) | undefined;
   state: "waiting" | "queued" | "running" | "done" = "waiting";
   attempt = 0;
   /** The current attempt's context; made early only when a durable runner reads `signal` before the first attempt. */
@@ -36,10 +36,16 @@ export class _Task implements AcceptedTask {
   previousWaiting: _Task | undefined = undefined;
   nextWaiting: _Task | undefined = undefined;
 
-  constructor(fn: TaskFunction, args: readonly unknown[], owner: _TaskOwner | undefined) {
+  constructor(
+    fn: TaskFunction,
+    args: readonly unknown[],
+    owner?: _TaskOwner,
+    ownerDone?: (task: _Task, failed: boolean) => void,
+  ) {
     this.fn = fn;
     this.args = args;
     this.owner = owner;
+    this.ownerDone = ownerDone;
   }
 
   get name(): string {
@@ -59,6 +65,7 @@ export class _Task implements AcceptedTask {
   }
 
   get signal(): AbortSignal {
-    return (this.context ??= new _TaskContext(this, Math.max(this.attempt, 1))).signal;
+    return (this.context ??= new _TaskContext(this, Math.max(this.attempt, 1)))
+      .signal;
   }
 }
