@@ -1,4 +1,4 @@
-// Type checks: the example server compiles, and the plugin's context is typed
+// Type checks: the example server and its worker compile, and the plugin's context is typed
 // in routes and sub-apps (wrong task arguments and a missing plugin fail).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -34,8 +34,9 @@ new Elysia().use(users).use(backgroundTasks()).get("/", ({ backgroundTasks }) =>
 new Elysia().get("/", ({ backgroundTasks }) => backgroundTasks);
 `;
 
-// Both checks are one tsc program with examples/app/tsconfig.json's settings: most of the time goes
-// to Elysia's types, which both load. Each test fails on any error but those in the other's files.
+// The checks are one tsc program with examples/app/tsconfig.json's settings: most of the time goes
+// to the types of Elysia and the other libraries, which each check would load again. Each test
+// fails on any error but those in files only the other checks are about.
 const dir = join(root, "test/.tmp/elysia-types");
 const context = relative(root, join(dir, "context.ts"));
 let status: number | null = null;
@@ -48,7 +49,7 @@ before(async () => {
     join(dir, "tsconfig.json"),
     JSON.stringify({
       extends: "../../../examples/app/tsconfig.json",
-      include: ["../../../examples/app/**/*.ts", "../../../examples/server.ts", "./context.ts"],
+      include: ["../../../examples/app/**/*.ts", "../../../examples/server.ts", "../../../examples/worker.ts", "./context.ts"],
     }),
   );
   const result = spawnSync(process.execPath, [tsc, "-p", join(dir, "tsconfig.json"), "--pretty", "false"], { cwd: root, encoding: "utf8" });
@@ -61,7 +62,7 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-/** Passes when tsc found nothing but errors in the other check's files. */
+/** Passes when tsc found nothing but errors in the files the other checks are about. */
 function assertClean(othersFile: (file: string) => boolean): void {
   const mine = diagnostics.filter((d) => !othersFile(d.file));
   assert.deepEqual(mine.map((d) => d.text), []);
@@ -69,6 +70,11 @@ function assertClean(othersFile: (file: string) => boolean): void {
 }
 
 test("the example server type-checks", () => {
+  assertClean((file) => file === context || file === "examples/worker.ts");
+});
+
+// Any error in examples/ fails it, also in a module examples/worker.ts does not import.
+test("examples/worker.ts type-checks", () => {
   assertClean((file) => file === context);
 });
 
