@@ -8,9 +8,10 @@
 // prints its output when it ends. Counts come from each runner's JUnit report, not from its
 // console output.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 
 const root = new URL("..", import.meta.url).pathname;
 const bin = (name) => join(root, "node_modules", ".bin", name);
@@ -92,6 +93,19 @@ const longestFirst = (files) => [...slowestFirst.filter((f) => files.includes(f)
 // fixtures import the package from dist/). Steps with the same `lane` run one at a time, in order.
 const unitSteps = ["unit node", "unit bun", "unit deno"];
 const unitFiles = longestFirst(testFiles("test/unit"));
+// On Node, the unit files without hooks of their own at the top level run in one process (as `bun
+// test` runs every file in one): starting a process (Node, tsx, the imports) takes longer than most
+// of these files. A file with top-level before/after keeps its own process, where those hooks run
+// around its tests only.
+const topLevelHooks = (file) => /^(before|after|beforeEach|afterEach)\(/m.test(readFileSync(join(root, file), "utf8"));
+const unitNodeTest = (files, junit) => {
+  const together = files.filter((file) => !topLevelHooks(file));
+  if (together.length < 2) return nodeTest(2)(files, junit);
+  const entry = join(root, "test/.tmp/unit-node/together.test.mjs");
+  mkdirSync(join(entry, ".."), { recursive: true });
+  writeFileSync(entry, together.map((file) => `import ${JSON.stringify(pathToFileURL(join(root, file)).href)};\n`).join(""));
+  return nodeTest(2)([...files.filter((file) => !together.includes(file)), entry.slice(root.length)], junit);
+};
 // Two long files that mostly wait (the contract suite on its 1 s tasks and bodies, one target after
 // another; the durable suite on BullMQ's lock and stalled-job timers) run from the build on, beside
 // the unit suites.
@@ -109,7 +123,7 @@ const steps = [
   // The unit suites before the end-to-end suites, Node's alone, then Bun's and Deno's (the two
   // lightest) side by side: they run real worker threads at the lowest CPU priority, which a fully
   // loaded 2-core machine starves for a minute and more.
-  { name: "unit node", runtime: "node", lane: "unit", after: ["build"], files: unitFiles, run: nodeTest(2) },
+  { name: "unit node", runtime: "node", lane: "unit", after: ["build"], files: unitFiles, run: unitNodeTest },
   { name: "unit bun", runtime: "bun", lane: "unit", after: ["build"], files: testFiles("test/unit"), run: bunTest(30_000) },
   { name: "unit deno", runtime: "deno", after: ["build", "unit node"], files: testFiles("test/unit"), run: denoTest },
   // Mostly waiting on the servers they start: they fit beside the unit suites.
