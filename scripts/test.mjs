@@ -93,18 +93,18 @@ const longestFirst = (files) => [...slowestFirst.filter((f) => files.includes(f)
 // fixtures import the package from dist/). Steps with the same `lane` run one at a time, in order.
 const unitSteps = ["unit node", "unit bun", "unit deno"];
 const unitFiles = longestFirst(testFiles("test/unit"));
-// On Node, the unit files without hooks of their own at the top level run in one process (as `bun
-// test` runs every file in one): starting a process (Node, tsx, the imports) takes longer than most
-// of these files. A file with top-level before/after keeps its own process, where those hooks run
-// around its tests only.
+// On Node, files without hooks of their own at the top level share one process (as `bun test` runs
+// every file in one): starting a process (Node, tsx, the imports) takes longer than many of these
+// files. A file with top-level before/after keeps its own process, where those hooks run around its
+// tests only; so does each file that `shares` leaves out. The shared process runs first.
 const topLevelHooks = (file) => /^(before|after|beforeEach|afterEach)\(/m.test(readFileSync(join(root, file), "utf8"));
-const unitNodeTest = (files, junit) => {
-  const together = files.filter((file) => !topLevelHooks(file));
-  if (together.length < 2) return nodeTest(2)(files, junit);
-  const entry = join(root, "test/.tmp/unit-node/together.test.mjs");
+const nodeTestTogether = (concurrency, name, shares = () => true) => (files, junit) => {
+  const together = files.filter((file) => shares(file) && !topLevelHooks(file));
+  if (together.length < 2) return nodeTest(concurrency)(files, junit);
+  const entry = join(root, `test/.tmp/together/${name}.test.mjs`);
   mkdirSync(join(entry, ".."), { recursive: true });
   writeFileSync(entry, together.map((file) => `import ${JSON.stringify(pathToFileURL(join(root, file)).href)};\n`).join(""));
-  return nodeTest(2)([...files.filter((file) => !together.includes(file)), entry.slice(root.length)], junit);
+  return nodeTest(concurrency)([entry.slice(root.length), ...files.filter((file) => !together.includes(file))], junit);
 };
 // Two long files that mostly wait (the contract suite on its 1 s tasks and bodies, one target after
 // another; the durable suite on BullMQ's lock and stalled-job timers) run from the build on, beside
@@ -112,6 +112,7 @@ const unitNodeTest = (files, junit) => {
 const waiting = ["test/e2e/contract.test.ts", "test/e2e/bullmq-durable.test.ts"];
 const e2eFiles = longestFirst(testFiles("test/e2e")).filter((file) => !waiting.includes(file));
 const e2eConcurrency = Math.max(4, availableParallelism() + 2);
+const e2eNodeTest = nodeTestTogether(e2eConcurrency, "e2e-node", (file) => !slowestFirst.includes(file));
 const steps = [
   // The build is also the type check of src/: it runs tsc with tsconfig.json's settings (through
   // tsconfig.build.json) and fails on any error, so src/ is not checked a second time.
@@ -123,15 +124,15 @@ const steps = [
   // The unit suites before the end-to-end suites, Node's alone, then Bun's and Deno's (the two
   // lightest) side by side: they run real worker threads at the lowest CPU priority, which a fully
   // loaded 2-core machine starves for a minute and more.
-  { name: "unit node", runtime: "node", lane: "unit", after: ["build"], files: unitFiles, run: unitNodeTest },
+  { name: "unit node", runtime: "node", lane: "unit", after: ["build"], files: unitFiles, run: nodeTestTogether(2, "unit-node") },
   { name: "unit bun", runtime: "bun", lane: "unit", after: ["build"], files: testFiles("test/unit"), run: bunTest(30_000) },
   { name: "unit deno", runtime: "deno", after: ["build", "unit node"], files: testFiles("test/unit"), run: denoTest },
   // Mostly waiting on the servers they start: they fit beside the unit suites.
   { name: "e2e node waiting", runtime: "node", after: ["build"], files: waiting, run: nodeTest(2) },
   { name: "bun", runtime: "bun", after: ["build"], files: testFiles("test/bun"), run: bunTest(120_000) },
   { name: "deno", runtime: "deno", after: ["build"], files: testFiles("test/deno"), run: denoTest },
-  // Several files at once, slowest first (see slowestFirst).
-  { name: "e2e node", runtime: "node", after: ["build", ...unitSteps], files: e2eFiles, run: nodeTest(e2eConcurrency) },
+  // Several files at once, slowest first (see slowestFirst); the short ones in one process.
+  { name: "e2e node", runtime: "node", after: ["build", ...unitSteps], files: e2eFiles, run: e2eNodeTest },
 ].filter((step) => step.name === "build" || only.length === 0 || only.some((word) => step.name.includes(word) || step.runtime === word))
   .filter((step) => !step.files || step.files.length > 0);
 
