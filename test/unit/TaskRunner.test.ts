@@ -136,9 +136,13 @@ describe("TaskRunner", () => {
     const unlimited = new TaskRunner({ timeoutMs: Infinity, onError: (e) => void reports.push(e) });
     unlimited.addTask(slow);
     await unlimited.drain();
+    // Both wait on a gate that opens once the limited one has timed out (on its failure, not after a
+    // delay): the unlimited one, started first, has run past the runner's 10 ms by then.
+    const gate = deferred();
     const limited = new TaskRunner({ timeoutMs: 10, onError: (e) => void reports.push(e) });
-    limited.addTask(defineTask("unlimited", slow, { timeoutMs: Infinity }));
-    limited.addTask(defineTask("limited", slow));
+    limited.on("failure", () => gate.resolve());
+    limited.addTask(defineTask("unlimited", () => gate.promise, { timeoutMs: Infinity }));
+    limited.addTask(defineTask("limited", () => gate.promise));
     await limited.drain();
     assert.equal(unlimited.stats().succeeded, 1);
     assert.deepEqual([limited.stats().succeeded, limited.stats().timedOut], [1, 1]);
@@ -340,6 +344,7 @@ describe("TaskRunner", () => {
       }, i);
     }
     const slow = defineTask("slow", () => new Promise<void>(() => {}), { timeoutMs: 10, retries: 0 });
+    const slowTimedOut = new Promise<void>((resolve) => runner.on("failure", (_error, info) => info.name === "slow" && resolve()));
     runner.addTask(slow);
     let attempts = 0;
     runner.addTask(async function flaky() {
@@ -351,7 +356,7 @@ describe("TaskRunner", () => {
     gates[4]!.resolve(); // the first linked
     gates[0]!.resolve(); // the last linked; it fails, and so does its retry
     await tick(3);
-    await new Promise((resolve) => setTimeout(resolve, 30)); // "slow" times out meanwhile
+    await slowTimedOut;
     assert.equal(attempts, 2);
     let result = await runner.drain({ timeoutMs: 20 });
     assert.equal(result.drained, false);
@@ -382,10 +387,11 @@ describe("TaskRunner", () => {
     });
     const quick = defineTask("quick", (line: number) => append(line), { timeoutMs: 10 });
     for (let line = 0; line < 4; line++) runner.addTask(append, line);
+    const quickTimedOut = new Promise<void>((resolve) => runner.on("failure", (_error, info) => info.name === "quick" && resolve()));
     runner.addTask(quick, 4); // shares the promise, but times out on its own
     await tick();
     assert.equal(runner.stats().running, 5);
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await quickTimedOut;
     assert.deepEqual([runner.stats().running, runner.stats().timedOut], [4, 1]);
     batch.resolve();
     await tick(2);
