@@ -88,10 +88,7 @@ export class BackgroundTasks {
    * @param init the runner, the request, and ordering options
    * @param request the request, overriding `init.request` (so one `init` can serve many requests)
    */
-  constructor(
-    init: BackgroundTasksInit = {},
-    request: TaskRequestInfo | undefined = init.request,
-  ) {
+  constructor(init: BackgroundTasksInit = {}, request: TaskRequestInfo | undefined = init.request) {
     _checkInit(init);
     const { runner = defaultTaskRunner } = init;
     this.request = request;
@@ -187,9 +184,8 @@ export class BackgroundTasks {
     this.#outcome = outcome;
     this.#aborted = undefined; // asked again: a reading before the start knew nothing yet
     if (this.#waiting.length === 0) this.#afterProgress();
-    else if (this.#policy.runOnAbort === false && this.responseAborted) {
-      this.#skipRest();
-    } else {
+    else if (this.#policy.runOnAbort === false && this.responseAborted) this.#skipRest();
+    else {
       this.#advance();
       this.#core.pump(true);
     }
@@ -208,9 +204,7 @@ export class BackgroundTasks {
    *   task those add, has settled (for `waitUntil`); it never rejects
    */
   settled(): Promise<void> {
-    if (this.#started && this.#active === 0 && this.#waiting.length === 0) {
-      return Promise.resolve();
-    }
+    if (this.#started && this.#active === 0 && this.#waiting.length === 0) return Promise.resolve();
     return new Promise((resolve) => (this.#settledWaiters ??= []).push(resolve));
   }
 
@@ -223,10 +217,7 @@ export class BackgroundTasks {
 
   /** Hands waiting tasks to the runner: all of them when parallel, else the next when none runs. */
   #advance(): void {
-    while (
-      this.#waiting.length > 0 &&
-      (this.#policy.order === "parallel" || this.#active === 0)
-    ) {
+    while (this.#waiting.length > 0 && (this.#policy.order === "parallel" || this.#active === 0)) {
       this.#active++;
       this.#core.enqueue(this.#waiting.shift()!);
     }
@@ -241,10 +232,7 @@ export class BackgroundTasks {
   }
 
   #afterProgress(): void {
-    if (
-      this.#active > 0 || this.#waiting.length > 0 ||
-      this.#settledWaiters === undefined
-    ) return;
+    if (this.#active > 0 || this.#waiting.length > 0 || this.#settledWaiters === undefined) return;
     const waiters = this.#settledWaiters;
     this.#settledWaiters = undefined;
     for (const resolve of waiters) resolve();
@@ -266,13 +254,9 @@ type _Outcome = { readonly responseAborted?: boolean | (() => boolean) };
 export function _checkInit(init: BackgroundTasksInit): void {
   const { order = "sequential", runner = defaultTaskRunner } = init;
   if (order !== "sequential" && order !== "parallel") {
-    throw new RangeError(
-      `BackgroundTasks: order must be "sequential" or "parallel", got ${JSON.stringify(order)}.`,
-    );
+    throw new RangeError(`BackgroundTasks: order must be "sequential" or "parallel", got ${JSON.stringify(order)}.`);
   }
   if (!(runner instanceof TaskRunner)) {
-    throw new TypeError(
-      "BackgroundTasks: runner must be a TaskRunner (new TaskRunner({ ... })).",
-    );
+    throw new TypeError("BackgroundTasks: runner must be a TaskRunner (new TaskRunner({ ... })).");
   }
 }

@@ -65,7 +65,6 @@ export class _Task implements AcceptedTask {
   }
 
   get signal(): AbortSignal {
-    return (this.context ??= new _TaskContext(this, Math.max(this.attempt, 1)))
-      .signal;
+    return (this.context ??= new _TaskContext(this, Math.max(this.attempt, 1))).signal;
   }
 }
