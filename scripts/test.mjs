@@ -71,21 +71,22 @@ const denoTest = (files, junit) =>
 // (longest first keeps the cores busy); the others follow in name order.
 const slowestFirst = [
   "unit/WorkerTaskRunner",
-  "e2e/package",
-  "e2e/example-typecheck",
   "e2e/reliability-load",
-  "e2e/example-lifecycle",
-  "e2e/reliability-example-faults",
-  "e2e/example-swagger",
-  "e2e/bullmq-load",
-  "e2e/leak",
   "e2e/reliability-example-load",
+  "e2e/package",
+  "e2e/example-swagger",
+  "e2e/leak",
+  "e2e/bullmq-load",
+  "e2e/example-typecheck",
+  "e2e/example-lifecycle",
   "e2e/doc-snippets",
-  "e2e/bullmq-example",
+  "e2e/doc-commands",
+  "e2e/reliability-example-faults",
   "e2e/reliability-example-fuzz",
   "e2e/example-admin",
   "e2e/bullmq-example-recovery",
   "e2e/example-upload",
+  "e2e/reliability-example-work",
 ].map((name) => `test/${name}.test.ts`);
 const longestFirst = (files) => [...slowestFirst.filter((f) => files.includes(f)), ...files.filter((f) => !slowestFirst.includes(f))];
 
