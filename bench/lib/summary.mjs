@@ -308,6 +308,7 @@ const elysiaFloorLabels = {
   after: "Elysia's onAfterResponse doing the no-op (the peer)",
   floor: "onAfterResponse + one TaskRunner.addTask",
   sent: "onAfterResponse + Bun's signal + one TaskRunner.addTask",
+  signal: "the floor: Bun's signal + one TaskRunner.addTask (the request taken through wrap)",
 };
 
 const scale = (s, k) => ({ median: s.median * k, min: s.min * k, max: s.max * k, n: s.n });
