@@ -13,12 +13,11 @@ import { join } from "node:path";
 import { createApp } from "./app/app.ts";
 import { config } from "./app/config.ts";
 import { mailDelivery } from "./app/mail/mailer.ts";
-import { allRunners, csvRunner, runner } from "./app/runner.ts";
+import { allRunners, csvRunner, durableRunner, runner } from "./app/runner.ts";
 import { exitGracefullyOnSignals } from "./app/shutdown.ts";
 import { notificationLog } from "./app/tasks/writeLog.ts";
 import { startUploadRetention } from "./app/uploads/retention.ts";
 import { uploadsDir } from "./app/uploads/uploadJobs.ts";
-import { BullMQTaskRunner } from "@background/tasks/bullmq";
 import { watchForWorkers } from "./app/workerWatch.ts";
 import { resendSpooledMail, spoolDir, spoolUnsentMail } from "./app/mail/mailSpool.ts";
 import { startTelemetry } from "./app/telemetry.ts";
@@ -30,7 +29,7 @@ await mkdir(uploadsDir, { recursive: true });
 for (const name of await readdir(uploadsDir)) if (name.endsWith(".part")) await rm(join(uploadsDir, name), { force: true });
 await startUploadRetention(csvRunner); // the runner of the CSV task: its end frees an upload for the policy
 
-const stopWatching = runner instanceof BullMQTaskRunner ? watchForWorkers(runner.queue, config.workerCheckMs) : undefined;
+const stopWatching = durableRunner === undefined ? undefined : watchForWorkers(durableRunner.queue, config.workerCheckMs);
 const app = createApp().listen({ port: config.port, hostname: config.hostname });
 // Handle signals before announcing the port: a supervisor may send SIGTERM as soon as it reads it.
 exitGracefullyOnSignals({
@@ -51,8 +50,9 @@ exitGracefullyOnSignals({
 
 const url = `http://${config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname}:${app.server!.port}`;
 console.log(`Example server listening on ${url}`);
-const work = runner instanceof BullMQTaskRunner
-  ? `mail and log: durable, Redis ${maskUrl(process.env.REDIS_URL!)} queue "${runner.queue.name}" (run by npx bun run examples/worker.ts)`
+const queueName = durableRunner?.queue.name;
+const work = durableRunner !== undefined
+  ? `mail and log: durable, Redis ${maskUrl(process.env.REDIS_URL!)} queue "${queueName}" (run by npx bun run examples/worker.ts)`
   : `mail: ${mailDelivery === "smtp" ? "SMTP_URL" : `local outbox (${url}/outbox)`}`;
 console.log(`  Swagger UI: ${url}/swagger   data: ${config.dataDir}   ${work}`);
 
@@ -61,7 +61,7 @@ if (otel !== undefined) {
 }
 
 // Mail spooled at the last shutdown deadline goes out now.
-const resent = runner instanceof BullMQTaskRunner ? 0 : await resendSpooledMail(runner);
+const resent = durableRunner !== undefined ? 0 : await resendSpooledMail(runner);
 if (resent > 0) console.log(`  Sending ${resent} mail(s) spooled at the last shutdown (${spoolDir}).`);
 
 /** The URL without its password (and user name): `redis://***@host:6379`. */

@@ -11,7 +11,7 @@
  *   milliseconds instead.
  */
 import { type BackgroundTasks, defineTask, type TaskRunner, type TaskRunnerOptions, type TaskRunnerStats } from "@background/tasks";
-import { BullMQTaskRunner } from "@background/tasks/bullmq";
+import type { BullMQTaskRunner } from "@background/tasks/bullmq";
 import { WorkerTaskRunner } from "@background/tasks/worker";
 import { config } from "./config.ts";
 import { MailTrackingTaskRunner } from "./mail/mailSpool.ts";
@@ -42,15 +42,18 @@ const queueCsvOnThread = defineTask("queue-csv", (id: string): void => {
   }
 }, { retries: 0 });
 
-export const runner: TaskRunner = process.env.REDIS_URL
-  ? new BullMQTaskRunner({
+/** The durable runner when `REDIS_URL` is set, else `undefined`; BullMQ is loaded only then. */
+export const durableRunner: BullMQTaskRunner | undefined = process.env.REDIS_URL
+  ? new (await import("@background/tasks/bullmq")).BullMQTaskRunner({
     ...options,
     connection: { url: process.env.REDIS_URL },
     tasks: [sendWelcomeEmail, writeLog],
     inProcess: [processCsv, queueCsvOnThread], // the upload and its status live in this process
     jobOptions: { backoff: { type: "exponential", delay: config.retryBaseMs } },
   })
-  : new MailTrackingTaskRunner(options); // a plain TaskRunner that spools unsent mail at shutdown
+  : undefined;
+
+export const runner: TaskRunner = durableRunner ?? new MailTrackingTaskRunner(options); // a plain one spools unsent mail at shutdown
 
 export const csvRunner: TaskRunner = config.csvThreads === 0 ? runner : new WorkerTaskRunner({
   module: new URL("./tasks/processCsv.ts", import.meta.url),

@@ -10,10 +10,9 @@
  */
 import { readFileSync } from "node:fs";
 import { Elysia } from "elysia";
-import { BullMQTaskRunner } from "@background/tasks/bullmq";
 import { config } from "../config.ts";
 import { errorBody } from "../errors.ts";
-import { runner } from "../runner.ts";
+import { durableRunner, runner } from "../runner.ts";
 import { recentTaskFailures } from "../taskReports.ts";
 import { adminGate } from "./adminAuth.ts";
 
@@ -26,7 +25,7 @@ let dashboard: Promise<(request: Request) => Promise<Response>> | undefined;
 function queues(request: Request): Response | Promise<Response> {
   const refused = gate(request);
   if (refused !== undefined) return refused;
-  if (!(runner instanceof BullMQTaskRunner)) {
+  if (durableRunner === undefined) {
     return Response.json(
       errorBody(
         404,
@@ -35,7 +34,7 @@ function queues(request: Request): Response | Promise<Response> {
       { status: 404 },
     );
   }
-  const queue = runner.queue;
+  const queue = durableRunner.queue;
   dashboard ??= import("./queueDashboard.ts").then(({ queueDashboard }) => queueDashboard([queue]));
   return dashboard.then((handle) => handle(request));
 }
@@ -49,7 +48,7 @@ export const adminRoutes = new Elysia({ name: "routes/admin" })
   )
   .get("/admin/tasks/stats", ({ request }) =>
     gate(request) ?? Response.json({
-      mode: runner instanceof BullMQTaskRunner ? "durable (counts promotions; workers' jobs are in /admin/queues)" : "in-process",
+      mode: durableRunner !== undefined ? "durable (counts promotions; workers' jobs are in /admin/queues)" : "in-process",
       stats: runner.stats(),
       recentFailures: [...recentTaskFailures()],
       at: new Date().toISOString(),
