@@ -4,7 +4,7 @@
  * a `.json` summary that `GET /outbox` lists), so the example works with no
  * configuration and no credentials in the code.
  */
-import nodemailer from "nodemailer";
+import type { Transporter } from "nodemailer";
 import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createHash, randomUUID } from "node:crypto";
@@ -26,14 +26,20 @@ export interface StoredMail extends Mail {
 
 const outboxDir = join(config.dataDir, "outbox");
 
-const transport = config.smtpUrl === undefined
-  ? nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" })
-  : nodemailer.createTransport({
-    url: config.smtpUrl,
-    connectionTimeout: config.smtpTimeoutMs,
-    greetingTimeout: config.smtpTimeoutMs,
-    socketTimeout: config.smtpTimeoutMs,
-  });
+// nodemailer is loaded with the first mail: a server that sends none starts without it.
+let transport: Promise<Transporter> | undefined;
+function transporter(): Promise<Transporter> {
+  return transport ??= import("nodemailer").then(({ default: nodemailer }) =>
+    config.smtpUrl === undefined
+      ? nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" })
+      : nodemailer.createTransport({
+        url: config.smtpUrl,
+        connectionTimeout: config.smtpTimeoutMs,
+        greetingTimeout: config.smtpTimeoutMs,
+        socketTimeout: config.smtpTimeoutMs,
+      })
+  );
+}
 
 /** `"smtp"` when `SMTP_URL` is set, else `"outbox"`. */
 export const mailDelivery: "smtp" | "outbox" = config.smtpUrl === undefined ? "outbox" : "smtp";
@@ -47,7 +53,13 @@ export const mailDelivery: "smtp" | "outbox" = config.smtpUrl === undefined ? "o
 export async function sendMail(mail: Mail, key: string = randomUUID()): Promise<string> {
   const id = createHash("sha256").update(key).digest("hex").slice(0, 32);
   const messageId = `<${id}@${/@([^>\s]+)>?\s*$/.exec(config.mailFrom)?.[1] ?? "localhost"}>`;
-  const info = await transport.sendMail({ from: config.mailFrom, to: mail.to, subject: mail.subject, text: mail.text, messageId });
+  const info = await (await transporter()).sendMail({
+    from: config.mailFrom,
+    to: mail.to,
+    subject: mail.subject,
+    text: mail.text,
+    messageId,
+  });
   if (mailDelivery === "outbox") await storeInOutbox(id, mail, info.messageId, (info as { message: Buffer }).message);
   return info.messageId;
 }
