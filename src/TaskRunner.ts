@@ -387,7 +387,7 @@ export class TaskRunner {
     }
     this.#waiting.delete(task);
     this.#skipped++;
-    task.state = "done";
+    task.finish();
     this.#emit("skip", task);
     this.#checkIdle();
   }
@@ -438,7 +438,7 @@ export class TaskRunner {
       }
     }
     if (ok) {
-      task.state = "done";
+      task.finish();
       this.#succeeded++;
       this.#emit("success", task);
       task.ownerDone?.(task, false);
@@ -446,7 +446,7 @@ export class TaskRunner {
       const final = task.attempt > _retriesOf(task.fn, this.#retries);
       const info = this.#info(task, timedOut, final);
       if (final) {
-        task.state = "done";
+        task.finish();
         this.#failed++;
         this.#events.emit("failure", error, info);
         _reportFailure(this.#onError, error, info);

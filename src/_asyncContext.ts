@@ -7,7 +7,9 @@
  *
  * An `AsyncResource` made when the task is accepted is the capture: on Node it is far cheaper
  * than `AsyncLocalStorage.snapshot()` (which binds a function each time), and on Bun and Deno
- * both cost about the same.
+ * both cost about the same. It is destroyed once the task is done for good, as an async
+ * resource should be: `async_hooks` destroy hooks fire then, and Deno, which otherwise keeps
+ * every resource registered for a destroy at garbage collection, lets it go at once.
  *
  * @module
  */
@@ -15,6 +17,8 @@
 /** The captured context of one task: run a call inside it. */
 export interface _AsyncContext {
   runInAsyncScope<This, A, R>(fn: (this: This, a: A) => R, thisArg: This, a: A): R;
+  /** Missing where the platform tracks no resource lifetimes (Workers). */
+  emitDestroy?(): unknown;
 }
 
 type _AsyncResourceClass = new (type: string) => _AsyncContext;
@@ -39,4 +43,9 @@ export function _captureContext(): _AsyncContext | undefined {
 /** Calls `fn` with `thisArg` and `a`, inside `context` when there is one. */
 export function _runInContext<This, A, R>(context: _AsyncContext | undefined, fn: (this: This, a: A) => R, thisArg: This, a: A): R {
   return context === undefined ? fn.call(thisArg, a) : context.runInAsyncScope(fn, thisArg, a);
+}
+
+/** Ends `context`'s life as an async resource: call once, when its task is done for good. */
+export function _releaseContext(context: _AsyncContext | undefined): void {
+  context?.emitDestroy?.();
 }

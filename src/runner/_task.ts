@@ -1,7 +1,7 @@
 import type { AcceptedTask, TaskFunction, TaskRequestInfo } from "../types.ts";
 import { taskDefinition } from "../defineTask.ts";
 import { _TaskContext } from "./TaskContext.ts";
-import { type _AsyncContext, _captureContext } from "../_asyncContext.ts";
+import { type _AsyncContext, _captureContext, _releaseContext } from "../_asyncContext.ts";
 import { idempotencyKeyOf } from "../idempotencyKey.ts";
 
 /** The request's list a task belongs to, as the task's context reads it. @internal */
@@ -46,6 +46,12 @@ export class _Task implements AcceptedTask {
     this.args = args;
     this.owner = owner;
     this.ownerDone = ownerDone;
+  }
+
+  /** The task is done for good: it ran, failed its last attempt, or was skipped. Call once. */
+  finish(): void {
+    this.state = "done";
+    _releaseContext(this.asyncContext);
   }
 
   get name(): string {

@@ -1,8 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { AsyncLocalStorage } from "node:async_hooks";
+import { AsyncLocalStorage, AsyncResource, createHook } from "node:async_hooks";
 import { BackgroundTasks, TaskRunner } from "../../src/mod.ts";
-import type { TaskContext } from "../../src/mod.ts";
+import type { AcceptedTask, TaskContext } from "../../src/mod.ts";
 import { tick } from "./_helpers.ts";
 
 describe("AsyncLocalStorage context of a task", () => {
@@ -35,5 +35,58 @@ describe("AsyncLocalStorage context of a task", () => {
     store.run("other", () => tasks.start());
     await runner.drain();
     assert.equal(seen, undefined);
+  });
+
+  it("is destroyed as an async resource once its task is done for good: ran, failed, or skipped", async () => {
+    const ours = new Set<number>();
+    const destroyed: number[] = [];
+    const hook = createHook({
+      init(id, type) {
+        if (type === "BackgroundTask" || type === "Probe") ours.add(id);
+      },
+      destroy(id) {
+        if (!ours.has(id)) return;
+        destroyed.push(id);
+      },
+    }).enable();
+    try {
+      const probe = new AsyncResource("Probe");
+      if (ours.size === 0) {
+        // Known limit: Bun's createHook reports no resource, so there is nothing to see there.
+        assert.equal(typeof (globalThis as { Bun?: unknown }).Bun, "object", "only Bun reports no async resources");
+        return;
+      }
+      probe.emitDestroy();
+      // Every task stays reachable (its context holds it), so only an explicit destroy, not the
+      // garbage collector, can report its resource destroyed.
+      const kept: unknown[] = [];
+      class KeepingRunner extends TaskRunner {
+        protected override discard(task: AcceptedTask): void {
+          kept.push(task);
+        }
+      }
+      const runner = new KeepingRunner({ retries: 1, retryDelayMs: 0, onError: () => {} });
+      runner.addTask(function (this: TaskContext) {
+        kept.push(this);
+      });
+      runner.addTask(function (this: TaskContext) {
+        kept.push(this);
+        throw new Error("fails both attempts");
+      });
+      const tasks = new BackgroundTasks({ runner });
+      tasks.addTask(() => {});
+      tasks.skip();
+      await runner.drain();
+      assert.equal(runner.stats().succeeded + runner.stats().failed + runner.stats().skipped, 3);
+      // Node runs destroy hooks from an immediate that does not wake the loop: keep it turning.
+      const deadline = Date.now() + 5_000;
+      while (destroyed.length < 4 && Date.now() < deadline) await new Promise((turned) => setImmediate(turned));
+      assert.equal(ours.size, 4, "one resource per task, made once (a retry makes none)");
+      assert.deepEqual(new Set(destroyed), ours, "each destroyed once");
+      assert.equal(destroyed.length, 4);
+      assert.equal(kept.length, 4, "two attempts of the failing task, one of the others");
+    } finally {
+      hook.disable();
+    }
   });
 });
