@@ -94,13 +94,15 @@ const longestFirst = (files) => [...slowestFirst.filter((f) => files.includes(f)
 // fixtures import the package from dist/). Steps with the same `lane` run one at a time, in order.
 const unitSteps = ["unit node", "unit bun", "unit deno"];
 const unitFiles = longestFirst(testFiles("test/unit"));
-// On Node, files without hooks of their own at the top level share one process (as `bun test` runs
-// every file in one): starting a process (Node, tsx, the imports) takes longer than many of these
-// files. A file with top-level before/after keeps its own process, where those hooks run around its
-// tests only; so does each file that `shares` leaves out. The shared process runs first.
-const topLevelHooks = (file) => /^(before|after|beforeEach|afterEach)\(/m.test(readFileSync(join(root, file), "utf8"));
+// On Node, files without setup hooks of their own at the top level share one process (as `bun test`
+// runs every file in one): starting a process (Node, tsx, the imports) takes longer than many of these
+// files. A top-level `after` only cleans up, so it may run when the shared process ends; a file with
+// top-level before/beforeEach/afterEach keeps its own process, where those hooks run around its tests
+// only (a `before` may set global state); so does each file that `shares` leaves out. The shared
+// process runs first.
+const setupHooks = (file) => /^(before|beforeEach|afterEach)\(/m.test(readFileSync(join(root, file), "utf8"));
 const nodeTestTogether = (concurrency, name, shares = () => true) => (files, junit) => {
-  const together = files.filter((file) => shares(file) && !topLevelHooks(file));
+  const together = files.filter((file) => shares(file) && !setupHooks(file));
   if (together.length < 2) return nodeTest(concurrency)(files, junit);
   const entry = join(root, `test/.tmp/together/${name}.test.mjs`);
   mkdirSync(join(entry, ".."), { recursive: true });
@@ -125,7 +127,14 @@ const steps = [
   // The unit suites before the end-to-end suites, Node's alone, then Bun's and Deno's (the two
   // lightest) side by side: they run real worker threads at the lowest CPU priority, which a fully
   // loaded 2-core machine starves for a minute and more.
-  { name: "unit node", runtime: "node", lane: "unit", after: ["build"], files: unitFiles, run: nodeTestTogether(2, "unit-node") },
+  {
+    name: "unit node",
+    runtime: "node",
+    lane: "unit",
+    after: ["build"],
+    files: unitFiles,
+    run: nodeTestTogether(2, "unit-node", (file) => !slowestFirst.includes(file)),
+  },
   { name: "unit bun", runtime: "bun", lane: "unit", after: ["build"], files: testFiles("test/unit"), run: bunTest(30_000) },
   { name: "unit deno", runtime: "deno", after: ["build", "unit node"], files: testFiles("test/unit"), run: denoTest },
   // Mostly waiting on the servers they start: they fit beside the unit suites.
