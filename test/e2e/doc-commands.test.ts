@@ -83,13 +83,14 @@ function simpleCommands(line: string): string[] {
   return parts.map((part) => part.replace(/\s+>\s*\S+$/, "").trim()).filter(Boolean);
 }
 
-const corpus = ["src", "examples", "test", "scripts", "bench"]
-  .flatMap((dir) =>
-    readdirSync(join(root, dir), { recursive: true, withFileTypes: true })
-      .filter((e) => e.isFile() && /\.(ts|mjs|js|example)$|\.env\.example$/.test(e.name) && !e.parentPath.includes("node_modules"))
-      .map((e) => readFileSync(join(e.parentPath, e.name), "utf8"))
-  )
-  .join("\n");
+/** The source files under `dir`; node_modules and test/.tmp (other tests' scratch files, made and removed meanwhile) left out. */
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    if (e.isDirectory()) return e.name === "node_modules" || e.name === ".tmp" ? [] : sources(join(dir, e.name));
+    return e.isFile() && /\.(ts|mjs|js|example)$|\.env\.example$/.test(e.name) ? [readFileSync(join(dir, e.name), "utf8")] : [];
+  });
+}
+const corpus = ["src", "examples", "test", "scripts", "bench"].flatMap((dir) => sources(join(root, dir))).join("\n");
 const PROGRAMS = new Set(["npm", "npx", "node", "curl", "redis-server", "printf", "grep", "head", "git", "apt-get", "cd", "kill"]);
 const UNPUBLISHED = /^(npm install|bun add) @background\/tasks$|^deno add jsr:@background\/tasks$/;
 
