@@ -94,20 +94,25 @@ const longestFirst = (files) => [...slowestFirst.filter((f) => files.includes(f)
 // fixtures import the package from dist/). Steps with the same `lane` run one at a time, in order.
 const unitSteps = ["unit node", "unit bun", "unit deno"];
 const unitFiles = longestFirst(testFiles("test/unit"));
-// On Node, files without setup hooks of their own at the top level share one process (as `bun test`
+// On Node, files without setup hooks of their own at the top level share a process (as `bun test`
 // runs every file in one): starting a process (Node, tsx, the imports) takes longer than many of these
 // files. A top-level `after` only cleans up, so it may run when the shared process ends; a file with
 // top-level before/beforeEach/afterEach keeps its own process, where those hooks run around its tests
 // only (a `before` may set global state); so does each file that `shares` leaves out. The shared
-// process runs first.
+// processes (`groups` of them) run first.
 const setupHooks = (file) => /^(before|beforeEach|afterEach)\(/m.test(readFileSync(join(root, file), "utf8"));
-const nodeTestTogether = (concurrency, name, shares = () => true) => (files, junit) => {
+const nodeTestTogether = (concurrency, name, shares = () => true, groups = 1) => (files, junit) => {
   const together = files.filter((file) => shares(file) && !setupHooks(file));
   if (together.length < 2) return nodeTest(concurrency)(files, junit);
-  const entry = join(root, `test/.tmp/together/${name}.test.mjs`);
-  mkdirSync(join(entry, ".."), { recursive: true });
-  writeFileSync(entry, together.map((file) => `import ${JSON.stringify(pathToFileURL(join(root, file)).href)};\n`).join(""));
-  return nodeTest(concurrency)([entry.slice(root.length), ...files.filter((file) => !together.includes(file))], junit);
+  // Dealt out in turn, so the slow files (first in `files`) spread over the groups.
+  const entries = Array.from({ length: Math.min(groups, together.length) }, (_, group) => {
+    const entry = join(root, `test/.tmp/together/${name}-${group + 1}.test.mjs`);
+    const mine = together.filter((_, i) => i % groups === group);
+    mkdirSync(join(entry, ".."), { recursive: true });
+    writeFileSync(entry, mine.map((file) => `import ${JSON.stringify(pathToFileURL(join(root, file)).href)};\n`).join(""));
+    return entry.slice(root.length);
+  });
+  return nodeTest(concurrency)([...entries, ...files.filter((file) => !together.includes(file))], junit);
 };
 // Two long files that mostly wait (the contract suite on its 1 s tasks and bodies, one target after
 // another; the durable suite on BullMQ's lock and stalled-job timers) run from the build on, beside
@@ -115,7 +120,9 @@ const nodeTestTogether = (concurrency, name, shares = () => true) => (files, jun
 const waiting = ["test/e2e/contract.test.ts", "test/e2e/bullmq-durable.test.ts"];
 const e2eFiles = longestFirst(testFiles("test/e2e")).filter((file) => !waiting.includes(file));
 const e2eConcurrency = Math.max(4, availableParallelism() + 2);
-const e2eNodeTest = nodeTestTogether(e2eConcurrency, "e2e-node", (file) => !slowestFirst.includes(file));
+// The longest files keep a process each; the others share two.
+const e2eAlone = slowestFirst.slice(1, 7);
+const e2eNodeTest = nodeTestTogether(e2eConcurrency, "e2e-node", (file) => !e2eAlone.includes(file), 2);
 const steps = [
   // The build is also the type check of src/: it runs tsc with tsconfig.json's settings (through
   // tsconfig.build.json) and fails on any error, so src/ is not checked a second time.
@@ -141,7 +148,7 @@ const steps = [
   { name: "e2e node waiting", runtime: "node", after: ["build"], files: waiting, run: nodeTest(2) },
   { name: "bun", runtime: "bun", after: ["build"], files: testFiles("test/bun"), run: bunTest(120_000) },
   { name: "deno", runtime: "deno", after: ["build"], files: testFiles("test/deno"), run: denoTest },
-  // Several files at once, slowest first (see slowestFirst); the short ones in one process.
+  // Several files at once, slowest first (see slowestFirst); all but the longest in two shared processes.
   { name: "e2e node", runtime: "node", after: ["build", ...unitSteps], files: e2eFiles, run: e2eNodeTest },
 ].filter((step) => step.name === "build" || only.length === 0 || only.some((word) => step.name.includes(word) || step.runtime === word))
   .filter((step) => !step.files || step.files.length > 0);
