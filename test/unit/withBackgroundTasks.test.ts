@@ -48,6 +48,12 @@ describe("withBackgroundTasks", () => {
     assert.deepEqual(seen, ["app", "http://localhost/x", env, ctx]);
   });
 
+  it("declares the request as its first parameter, whatever the handler declares", () => {
+    // Deno.serve passes no Request to a handler whose length is 0.
+    assert.equal(withBackgroundTasks(() => new Response("ok")).length, 1);
+    assert.equal(withBackgroundTasks((_request: Request, _info: unknown) => new Response("ok")).length, 1);
+  });
+
   it("passes any number of extra arguments through, and counts them exactly", async () => {
     const runner = new TaskRunner();
     for (const extra of [[], [1], [1, 2], [1, 2, 3], [1, 2, 3, 4, 5]]) {
