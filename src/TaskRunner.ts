@@ -325,6 +325,7 @@ export class TaskRunner {
   #accept(task: _Task): Promise<void> | undefined | false {
     if (this.#waiting.size + this.#queuedCount() >= this.#maxPending) {
       const error = new TaskQueueFullError(this.#maxPending);
+      task.finish(); // it will never run
       if (this.#overflow === "reject") throw error;
       this.#dropped++;
       this.#emit("drop", task);

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { AsyncLocalStorage, AsyncResource, createHook } from "node:async_hooks";
-import { BackgroundTasks, TaskRunner } from "../../src/mod.ts";
+import { BackgroundTasks, TaskQueueFullError, TaskRunner } from "../../src/mod.ts";
 import type { AcceptedTask, TaskContext } from "../../src/mod.ts";
 import { tick } from "./_helpers.ts";
 
@@ -37,7 +37,7 @@ describe("AsyncLocalStorage context of a task", () => {
     assert.equal(seen, undefined);
   });
 
-  it("is destroyed as an async resource once its task is done for good: ran, failed, or skipped", async () => {
+  it("is destroyed as an async resource once its task is done for good: ran, failed, skipped, dropped or refused", async () => {
     const ours = new Set<number>();
     const destroyed: number[] = [];
     const hook = createHook({
@@ -57,8 +57,16 @@ describe("AsyncLocalStorage context of a task", () => {
         return;
       }
       probe.emitDestroy();
-      // Every task stays reachable (its context holds it), so only an explicit destroy, not the
-      // garbage collector, can report its resource destroyed.
+      // A task that is dropped or refused is destroyed at once; the garbage collector would take
+      // longer than the one turn of the loop in which Node runs the destroy hooks it was given.
+      const full = new TaskRunner({ maxPending: 0, overflow: "drop", onError: () => {} });
+      assert.equal(full.addTask(() => {}), false);
+      const refusing = new TaskRunner({ maxPending: 0 });
+      assert.throws(() => refusing.addTask(() => {}), TaskQueueFullError);
+      await new Promise((turned) => setImmediate(turned));
+      assert.equal(destroyed.length, 3, "the probe, the dropped and the refused task's resources");
+      // The tasks that run or are skipped stay reachable (a context holds its task), so only an
+      // explicit destroy, not the garbage collector, can report their resources destroyed.
       const kept: unknown[] = [];
       class KeepingRunner extends TaskRunner {
         protected override discard(task: AcceptedTask): void {
@@ -80,10 +88,10 @@ describe("AsyncLocalStorage context of a task", () => {
       assert.equal(runner.stats().succeeded + runner.stats().failed + runner.stats().skipped, 3);
       // Node runs destroy hooks from an immediate that does not wake the loop: keep it turning.
       const deadline = Date.now() + 5_000;
-      while (destroyed.length < 4 && Date.now() < deadline) await new Promise((turned) => setImmediate(turned));
-      assert.equal(ours.size, 4, "one resource per task, made once (a retry makes none)");
+      while (destroyed.length < 6 && Date.now() < deadline) await new Promise((turned) => setImmediate(turned));
+      assert.equal(ours.size, 6, "one resource per task, made once (a retry makes none)");
       assert.deepEqual(new Set(destroyed), ours, "each destroyed once");
-      assert.equal(destroyed.length, 4);
+      assert.equal(destroyed.length, 6);
       assert.equal(kept.length, 4, "two attempts of the failing task, one of the others");
     } finally {
       hook.disable();
