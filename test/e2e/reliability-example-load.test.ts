@@ -126,7 +126,7 @@ describe("reliability: example server under load and shutdown (Bun)", { timeout:
         void gone.then(() => setTimeout(() => stopLoad.abort(), 500));
       },
     });
-    // Node delivers the child's "exit" event late while autocannon reconnects in a tight loop, so
+    // Node delivers the child's "exit" event late while the load generator reconnects in a tight loop, so
     // the exit time is read from /proc.
     const exitMs = (await gone!) - signalledAt.time;
     const code = await child.exited;

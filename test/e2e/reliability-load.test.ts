@@ -1,5 +1,5 @@
 // Load on a core-only server (Bun.serve, Deno.serve): 50,000 requests from
-// autocannon on loopback, each adding a task that records a unique id; then
+// undici on loopback, each adding a task that records a unique id; then
 // the queue bound and both overflow policies with concurrency 4 and 20 ms tasks.
 // Figures are printed as "figure: ..." lines (docs/reliability.md quotes them).
 import { after, describe, it } from "node:test";
