@@ -1,7 +1,7 @@
 // Runs test files with Node's test runner in the order given (`node --test` sorts them by name),
 // each in its own process, `concurrency` at a time, printing the spec report and writing a JUnit
-// report. scripts/test.mjs starts it as `node --import tsx scripts/node-test.mjs ...`; the files'
-// processes inherit `--import tsx`.
+// report. scripts/test.mjs starts it as `node --import <scripts/tsx-main-thread.mjs> scripts/node-test.mjs ...`;
+// the files' processes inherit that `--import` (plain `--import tsx` works too).
 // Usage: node --import tsx scripts/node-test.mjs <junit.xml> <concurrency> <timeout ms> <file>...
 import { createWriteStream } from "node:fs";
 import { run } from "node:test";

@@ -34,9 +34,10 @@ const tsc = (project) => [process.execPath, [join(root, "node_modules/typescript
 const deno = (...args) => [bin("deno"), args];
 // A hung test fails after 4 minutes instead of holding CI until its deadline. End-to-end files
 // mostly wait on the servers they start, so several run at once.
+// TypeScript through tsx in each test process's main thread (see scripts/tsx-main-thread.mjs).
 const nodeTest = (concurrency) => (files, junit) => [process.execPath, [
   "--import",
-  "tsx",
+  pathToFileURL(join(root, "scripts/tsx-main-thread.mjs")).href,
   "scripts/node-test.mjs",
   junit,
   String(concurrency),
