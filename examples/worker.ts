@@ -10,7 +10,7 @@
  * DATA_DIR (log file and local outbox), SMTP_URL, TASK_CONCURRENCY,
  * TASK_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS, and WORKER_LOCK_DURATION_MS /
  * WORKER_STALLED_INTERVAL_MS (how fast a dead worker's jobs are taken over:
- * within about their sum, 11 s by default). On SIGINT/SIGTERM a worker stops
+ * within 16 s by default, usually 11 s). On SIGINT/SIGTERM a worker stops
  * taking jobs and waits for the running ones (up to SHUTDOWN_TIMEOUT_MS);
  * a job cut off then is run again by another worker. See docs/durable.md.
  */

@@ -463,7 +463,7 @@ export class BullMQTaskRunner extends TaskRunner {
 /**
  * The takeover settings {@link createTaskWorker} uses unless told otherwise:
  * a job whose worker died is run by another worker within about
- * `lockDuration + stalledInterval` (11 s), instead of BullMQ's 60 s.
+ * `lockDuration + 2 × stalledInterval` (16 s; usually 11 s), instead of BullMQ's 60–90 s.
  */
 export const DEFAULT_TAKEOVER: {
   readonly lockDuration: number;
@@ -545,8 +545,8 @@ export interface TaskWorkerOptions
  * name and calls it with the stored arguments and a
  * {@link DurableTaskContext} as `this`. Retries follow the job's attempts
  * and backoff; a job whose worker died is taken over by another worker once
- * its lock expires, within about `lockDuration + stalledInterval` (11 s with
- * {@link DEFAULT_TAKEOVER}). Run as many workers, on as many machines, as you like.
+ * its lock expires, within `lockDuration + 2 × stalledInterval` (16 s with
+ * {@link DEFAULT_TAKEOVER}; usually 11 s). Run as many workers, on as many machines, as you like.
  * Close it on shutdown: `worker.close()` waits for the running tasks.
  *
  * @param options the connection, the tasks, and BullMQ worker options such as `concurrency`
