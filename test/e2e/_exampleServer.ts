@@ -58,6 +58,15 @@ export async function startExample(
   );
   let exitedYet = false;
   void exited.then(() => (exitedYet = true));
+  // The output ends when every process that holds the pipes has exited: with `npm start`, npm may
+  // exit on a signal before the server it started has printed its last lines.
+  let openStreams = 2;
+  const streamEnded = (): void => {
+    openStreams--;
+    for (const listener of listeners) listener();
+  };
+  child.stdout!.once("close", streamEnded);
+  child.stderr!.once("close", streamEnded);
 
   const waitForOutput = (pattern: RegExp, timeoutMs = 15_000): Promise<string> =>
     new Promise((resolve, reject) => {
@@ -65,7 +74,7 @@ export async function startExample(
         if (pattern.test(text)) {
           done();
           resolve(text);
-        } else if (exitedYet) {
+        } else if (openStreams === 0) {
           done();
           reject(new Error(`the server exited before printing ${pattern}; output:\n${text}`));
         }
