@@ -227,7 +227,7 @@ describe("durable tasks on BullMQ", { timeout: 120_000 }, () => {
     const starts = readRecords(recordDir).filter((r) => r.kind === "start");
     const takeoverMs = starts[1]!.at - killedAt;
     // The worst case: the killed worker ran the last stalled check, whose key holds the
-    // survivor's next check off for one interval. The second is the survivor's pick-up and its
+    // survivor's next check off for one interval. The extra second covers the survivor's pick-up and its
     // timers' lag on a loaded machine; BullMQ's own defaults would take 60–90 s.
     const bound = DEFAULT_TAKEOVER.lockDuration + 2 * DEFAULT_TAKEOVER.stalledInterval + 1_000;
     assert.ok(takeoverMs <= bound, `taken over ${takeoverMs} ms after the kill; the default settings promise ≤ ${bound} ms`);
