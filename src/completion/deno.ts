@@ -4,8 +4,10 @@ import { _ABORTED, type _CompletionSignal } from "./_signal.ts";
 
 /** After this many aborted signals in a row and no live one, `"auto"` presumes Deno's legacy behaviour. */
 const PRESUME_LEGACY_AFTER = 32;
-/** While legacy is presumed, one request in this many still reads its signal, so a wrong guess recovers. */
+/** While legacy is presumed, one request in this many still reads its signal, so a wrong guess recovers, */
 const SAMPLE_EVERY = 64;
+/** but no more than one in this many milliseconds: even a rare legacy signal slows Deno's serving for a while after. */
+const SAMPLE_GAP_MS = 1000;
 
 /**
  * Deno's handler info: `info.completed` resolves once the response has been
@@ -16,9 +18,9 @@ const SAMPLE_EVERY = 64;
  * `mode` says how to read the signal. `"auto"` learns it, per integration
  * (each wrapper owns one of these): one live signal after a completed
  * response proves the signal means "client left"; 32 aborted ones in a row
- * make it presume legacy and read only one signal in 64 (making the signal
- * costs Deno more than the rest of a small request), until a live one
- * proves otherwise.
+ * make it presume legacy and read only one signal in 64 requests, and at
+ * most one a second (making the signal costs Deno more than the rest of a
+ * small request), until a live one proves otherwise.
  * @internal
  */
 export class _DenoCompletion implements _CompletionSignal<PromiseLike<unknown>> {
@@ -26,6 +28,7 @@ export class _DenoCompletion implements _CompletionSignal<PromiseLike<unknown>> 
   #learned: "unknown" | "reliable" | "presumed-legacy" = "unknown";
   #abortedInARow = 0;
   #sinceSample = 0;
+  #sampledAt = 0;
 
   constructor(mode: DenoAbortSignal = "auto") {
     this.#mode = mode;
@@ -51,6 +54,9 @@ export class _DenoCompletion implements _CompletionSignal<PromiseLike<unknown>> 
     if (this.#learned !== "presumed-legacy") return true;
     if (++this.#sinceSample < SAMPLE_EVERY) return false;
     this.#sinceSample = 0;
+    const now = Date.now();
+    if (now - this.#sampledAt < SAMPLE_GAP_MS) return false;
+    this.#sampledAt = now;
     return true;
   }
 
@@ -61,7 +67,9 @@ export class _DenoCompletion implements _CompletionSignal<PromiseLike<unknown>> 
       this.#learned = "reliable";
       return false;
     }
-    if (++this.#abortedInARow >= PRESUME_LEGACY_AFTER) this.#learned = "presumed-legacy";
+    if (++this.#abortedInARow < PRESUME_LEGACY_AFTER) return false;
+    this.#learned = "presumed-legacy";
+    this.#sampledAt = Date.now();
     return false;
   }
 }

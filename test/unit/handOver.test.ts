@@ -82,15 +82,19 @@ describe("the hand-over path", () => {
   it('Deno "auto": presumes legacy after a run of aborted signals, and recovers on the next live one it samples', async () => {
     const server = denoServer();
     for (let i = 0; i < 32; i++) assert.equal(await server.serve(true), false, "unknown mode: an aborted signal says nothing");
+    const presumedAt = Date.now();
     const readsBefore = server.reads.count;
     let served = 0;
-    // Clients now stay: the wrapper reads only a sample of the signals, and one live one proves the mode.
+    // Clients now stay: the wrapper samples one signal in 64 requests and at most one a second,
+    // and one live signal proves the mode.
     while (server.reads.count === readsBefore) {
       await server.serve(false);
       served++;
-      assert.ok(served <= 64, "no signal was sampled within 64 requests");
+      if (served % 64 === 63) await new Promise((resolve) => setTimeout(resolve, 250)); // let time pass before each count check
+      assert.ok(Date.now() - presumedAt < 10_000, "no signal was sampled within 10 s");
     }
-    assert.ok(served > 1, "presumed legacy, yet every signal is still read");
+    assert.ok(served >= 64, `presumed legacy, yet a signal was read after ${served} requests`);
+    assert.ok(Date.now() - presumedAt >= 1000, "presumed legacy, yet a signal was read within the second");
     assert.equal(await server.serve(true), true, "after recovering, an aborted signal means the client left");
   });
 
