@@ -436,7 +436,8 @@ export interface BackgroundTasksOptions {
  * - `"auto"`: learn it, per wrapped handler. One live signal after a
  *   completed response proves the flag is on; 32 aborted signals in a row
  *   (and no live one) make it presume legacy and read only one signal in
- *   64, until a live one proves the flag is on after all.
+ *   64 requests, and at most one a second, until a live one proves the
+ *   flag is on after all.
  * - `"reliable"`: always read it (Deno runs with `--unstable-no-legacy-abort`).
  * - `"legacy"`: never read it; `responseAborted` stays `false` on Deno.
  *
